@@ -1,0 +1,84 @@
+"""Settings: every knob is an environment variable with a default that works locally."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _async_url(url: str) -> str:
+    """Accept a standard ``postgresql://`` URL and give SQLAlchemy its asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+
+    # The owner URL: migrations run with it. The app connects as DB_APP_ROLE (no BYPASSRLS,
+    # owns nothing) on the same server and database, so Row-Level Security applies.
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/clipflow"
+    db_app_role: str = "clipflow_app"
+    db_app_password: str = "clipflow_app"
+    db_pool_size: int = 10
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    storage_backend: str = Field("local", description="local | s3")
+    storage_dir: Path = ROOT / ".clipflow" / "storage"
+    s3_bucket: str = "clipflow"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+
+    secret_key: str = "dev-secret-key-change-me-0123456789abcdef"
+    # AES-256-GCM keys for social tokens, "version:base64key" comma-separated; newest first.
+    token_encryption_keys: str = "1:ZGV2LWtleS1kZXYta2V5LWRldi1rZXktZGV2LWtleSE="
+
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    asr_engine: str = "faster-whisper"
+    asr_model: str = "tiny.en"
+    asr_device: str = "auto"
+
+    llm_provider: str | None = Field(None, description="openai | anthropic; unset = local scorer only")
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+
+    stripe_api_key: str | None = None
+    stripe_webhook_secret: str | None = None
+
+    @property
+    def async_database_url(self) -> str:
+        return _async_url(self.database_url)
+
+    @property
+    def app_database_url(self) -> str:
+        """The owner URL with the app role's credentials swapped in."""
+        parts = urlsplit(_async_url(self.database_url))
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        netloc = f"{quote(self.db_app_role)}:{quote(self.db_app_password)}@{host}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,106 @@
+"""Creating jobs and handing them to arq only after the creating transaction commits.
+
+``create_job`` inserts the row and notes it in ``session.info``; ``commit_and_enqueue``
+commits, then enqueues with ``_job_id`` derived from the row, so a double drain (or the
+sweeper racing a request) enqueues once. A rollback drops the note with the row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import Job
+from . import repository
+
+MEDIA_QUEUE = "clipflow:media"
+PUBLISH_QUEUE = "clipflow:publish"
+WEBHOOK_QUEUE = "clipflow:webhooks"
+_OUTBOX = "clipflow_outbox"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    function: str  # the arq function name in clipflow_worker
+    queue: str
+
+
+# One entry per job type the product runs; the worker registers a function per name.
+JOB_TYPES: dict[str, JobSpec] = {
+    "video_probe": JobSpec("probe_video", MEDIA_QUEUE),
+    "video_process": JobSpec("process_video", MEDIA_QUEUE),
+}
+
+
+class UnknownJobType(ValueError):
+    pass
+
+
+def arq_job_id(job: Job | uuid.UUID, job_type: str | None = None) -> str:
+    job_id = job.id if isinstance(job, Job) else job
+    kind = job.type if isinstance(job, Job) else job_type
+    return f"{JOB_TYPES[kind].function}:{job_id}"
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    workspace_id: uuid.UUID,
+    type: str,
+    video_id: uuid.UUID | None = None,
+    clip_id: uuid.UUID | None = None,
+    post_id: uuid.UUID | None = None,
+    input_data: dict[str, Any] | None = None,
+    priority: int = 0,
+    max_attempts: int = 3,
+) -> Job:
+    """Insert a pending job and queue it for enqueueing after commit."""
+    if type not in JOB_TYPES:
+        raise UnknownJobType(f"unknown job type {type!r}")
+    job = await repository.add(
+        session,
+        workspace_id=workspace_id,
+        type=type,
+        video_id=video_id,
+        clip_id=clip_id,
+        post_id=post_id,
+        input_data=input_data,
+        priority=priority,
+        max_attempts=max_attempts,
+    )
+    session.info.setdefault(_OUTBOX, []).append((job.id, job.workspace_id, job.type))
+    return job
+
+
+async def enqueue(arq: ArqRedis, job_id: uuid.UUID, workspace_id: uuid.UUID, job_type: str) -> bool:
+    """Hand one job to arq; False when arq already holds a job with that id."""
+    spec = JOB_TYPES[job_type]
+    queued = await arq.enqueue_job(
+        spec.function, str(job_id), str(workspace_id), _job_id=arq_job_id(job_id, job_type), _queue_name=spec.queue
+    )
+    return queued is not None
+
+
+async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int:
+    """Commit, then enqueue what the transaction created. Returns how many were handed over.
+
+    With no arq pool (tests, tools) the jobs stay pending in the database and the sweeper
+    enqueues them later.
+    """
+    pending = session.info.pop(_OUTBOX, [])
+    await session.commit()
+    if arq is None:
+        return 0
+    count = 0
+    for job_id, workspace_id, job_type in pending:
+        count += await enqueue(arq, job_id, workspace_id, job_type)
+    return count
+
+
+def discard_outbox(session: AsyncSession) -> None:
+    """Forget jobs noted in a transaction that is being rolled back."""
+    session.info.pop(_OUTBOX, None)

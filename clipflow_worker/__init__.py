@@ -1,0 +1,1 @@
+"""arq workers: thin task entry points (tasks/) over pure media code (pipeline/)."""

@@ -1,0 +1,120 @@
+"""Probing media with PyAV (no ffprobe binary needed) and refusing what we will not decode."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from .types import MediaError, MediaInfo
+
+# Containers that can reference other files or URLs: never opened, whatever the extension.
+_REFERENCING_FORMATS = {"concat", "hls", "applehttp", "dash", "m3u8", "ffconcat", "sdp", "rtsp", "tee", "image2"}
+
+
+@dataclass(frozen=True)
+class ProbeLimits:
+    max_duration: float = 4 * 3600.0
+    max_width: int = 7680
+    max_height: int = 7680
+    max_streams: int = 16
+    max_bytes: int = 20 * 1024**3
+
+
+def probe_media(path: str | Path, limits: ProbeLimits = ProbeLimits()) -> MediaInfo:
+    """Read container and stream facts; raise MediaError with a user-facing sentence."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError("The file could not be found.")
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError("The file is empty (0 bytes).")
+    if size > limits.max_bytes:
+        raise MediaError(f"The file is {size / 1024**3:.1f} GB; the limit is {limits.max_bytes / 1024**3:.0f} GB.")
+    try:
+        # Only the file protocol: a playlist inside cannot open URLs or other files.
+        container = av.open(os.fspath(path), options={"protocol_whitelist": "file"}, metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError("This file is not a video we can read (it may be corrupt or in an unsupported format).") from exc
+    with container:
+        fmt_names = set(container.format.name.split(","))
+        if fmt_names & _REFERENCING_FORMATS:
+            raise MediaError("Playlists and file lists are not accepted; upload the video file itself.")
+        streams = list(container.streams)
+        video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
+        audio = container.streams.audio[0] if container.streams.audio else None
+        duration = _duration(container, video, audio)
+        info = MediaInfo(
+            duration=duration,
+            size_bytes=size,
+            container=container.format.name,
+            has_video=video is not None,
+            has_audio=audio is not None,
+            width=int(video.codec_context.width or 0) if video else 0,
+            height=int(video.codec_context.height or 0) if video else 0,
+            fps=float(video.average_rate or video.guessed_rate or 0) if video else 0.0,
+            video_codec=video.codec_context.name if video else None,
+            audio_codec=audio.codec_context.name if audio else None,
+            rotation=_rotation(video) if video else 0,
+            stream_count=len(streams),
+        )
+    _check(info, limits)
+    return info
+
+
+def _is_cover_art(stream: av.video.stream.VideoStream) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic) if hasattr(av.stream, "Disposition") else False
+
+
+def _duration(container: av.container.InputContainer, video, audio) -> float:
+    if container.duration:
+        return container.duration / av.time_base
+    for s in (video, audio):
+        if s is not None and s.duration and s.time_base:
+            return float(s.duration * s.time_base)
+    return 0.0
+
+
+def _rotation(stream) -> int:
+    # PyAV >= 13 exposes the display matrix as side data; older files keep a "rotate" tag.
+    tag = stream.metadata.get("rotate")
+    if tag:
+        try:
+            return int(tag) % 360
+        except ValueError:
+            pass
+    try:
+        for side in getattr(stream, "side_data", {}) or {}:
+            pass
+    except Exception:  # pragma: no cover - side-data APIs vary across PyAV versions
+        pass
+    try:
+        matrix = stream.codec_context  # noqa: F841
+        rotation = getattr(stream, "display_rotation", None)
+        if rotation is not None:
+            # display_rotation is counter-clockwise; we report clockwise degrees to rotate.
+            return int(round(-rotation)) % 360
+    except Exception:  # pragma: no cover
+        pass
+    return 0
+
+
+def _check(info: MediaInfo, limits: ProbeLimits) -> None:
+    if not info.has_video:
+        if info.has_audio:
+            raise MediaError("This file has sound but no picture; upload a video.")
+        raise MediaError("This file has no video stream.")
+    if info.width <= 0 or info.height <= 0:
+        raise MediaError("The video's picture size could not be read; the file may be corrupt.")
+    if info.width > limits.max_width or info.height > limits.max_height:
+        raise MediaError(f"The video is {info.width}x{info.height}; the largest we accept is {limits.max_width}x{limits.max_height}.")
+    if info.stream_count > limits.max_streams:
+        raise MediaError(f"The file has {info.stream_count} streams; at most {limits.max_streams} are accepted.")
+    if info.duration <= 0.5:
+        raise MediaError("The video is too short to make clips from (under half a second).")
+    if info.duration > limits.max_duration:
+        raise MediaError(
+            f"The video is {info.duration / 60:.0f} minutes long; your plan allows up to {limits.max_duration / 60:.0f} minutes."
+        )

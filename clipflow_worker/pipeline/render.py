@@ -1,0 +1,430 @@
+"""Rendering a clip into every output format with one ffmpeg process.
+
+The source span is decoded once (``-ss`` before ``-i``), ``split`` into one branch per
+format, and each branch is reframed (a time-varying crop that follows the speaker, or a
+blurred-background fill when no face path exists), scaled to the exact output size,
+captioned (libass) and watermarked before its own libx264/AAC encoder. A music bed, when
+given, is ducked under the speech with ``sidechaincompress`` and mixed once for all outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import av
+import cv2
+
+from .captions import build_ass, fonts_dir
+from .faces import CropPath
+from .ffmpeg import FFmpegError, ffmpeg_binary, safe_input
+from .types import FORMATS, BrandKit, MediaError, OutputFormat, ProgressFn, Word, no_progress
+
+THUMBNAIL_KEY = "thumbnail"
+MAX_CROP_SEGMENTS = 32  # bounds the crop expression that ffmpeg evaluates on every frame
+_WATERMARK_SIZE = 0.16  # watermark width as a share of the output's short side
+_MUSIC_LEVEL = 0.35  # music gain before ducking: a bed, not a soundtrack
+_BLUR_DOWNSCALE = 8  # blur a small copy: same look, a fraction of the cost of a full-size blur
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Encoder settings shared by every output of a render."""
+
+    preset: str = "veryfast"
+    crf: int = 21
+    audio_bitrate: str = "128k"
+
+
+@dataclass(frozen=True)
+class SourceGeometry:
+    """What the filter graph must know about the source: upright size and audio."""
+
+    display_width: int
+    display_height: int
+    has_audio: bool
+
+    @property
+    def aspect(self) -> float:
+        return self.display_width / self.display_height
+
+
+def read_geometry(source: str | Path) -> SourceGeometry:
+    """Upright (display-matrix applied, square-pixel) size of the first video frame, and whether audio exists."""
+    try:
+        container = av.open(os.fspath(source), options={"protocol_whitelist": "file"})
+    except (av.FFmpegError, ValueError) as exc:
+        raise MediaError("The video could not be opened for rendering.") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError("This file has no video stream.")
+        stream = container.streams.video[0]
+        frame = next(container.decode(stream), None)
+        if frame is None:
+            raise MediaError("The video has no picture to render.")
+        sar = stream.sample_aspect_ratio
+        width = round(frame.width * float(sar)) if sar and float(sar) > 0 else frame.width
+        rotated = (int(frame.rotation or 0) // 90) % 2 == 1
+        return SourceGeometry(
+            display_width=frame.height if rotated else width,
+            display_height=width if rotated else frame.height,
+            has_audio=bool(container.streams.audio),
+        )
+
+
+def render_clip_variants(
+    source: str | Path,
+    start: float,
+    end: float,
+    out_dir: str | Path,
+    formats: Sequence[str] = ("9:16", "1:1", "16:9"),
+    *,
+    words: Sequence[Word] = (),
+    style: str | None = "hormozi",
+    brand: BrandKit | None = None,
+    crop_path: CropPath | None = None,
+    music: str | Path | None = None,
+    encode: EncodeSettings = EncodeSettings(),
+    thumbnail: bool = True,
+    stem: str = "clip",
+    timeout: float = 900.0,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Path]:
+    """Render ``[start, end)`` of ``source`` into each format (plus ``"thumbnail"``, a JPEG) with one ffmpeg run."""
+    targets = _formats(formats)
+    if end - start <= 0:
+        raise MediaError("The clip has no length (its end is not after its start).")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    geometry = read_geometry(source)
+    duration = end - start
+    work = Path(tempfile.mkdtemp(prefix="clipflow-render-"))
+    try:
+        plan = _RenderPlan(geometry, targets, duration, crop_path, encode)
+        args = plan.build(
+            source, start, work, out_dir, stem,
+            words=words, style=style, brand=brand, music=music, thumbnail=thumbnail,
+        )  # fmt: skip
+        _run_with_progress(args, timeout=timeout, duration=duration, progress=progress)
+        return plan.commit()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        for leftover in out_dir.glob(f"{stem}_*.part.*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _formats(names: Sequence[str]) -> list[OutputFormat]:
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or not names:
+        raise ValueError(f"Unknown output formats {unknown}; choose from {', '.join(FORMATS)}.")
+    return [FORMATS[n] for n in dict.fromkeys(names)]
+
+
+def output_name(stem: str, fmt: OutputFormat) -> str:
+    """File name of one rendered format, e.g. ``clip_9x16.mp4``."""
+    return f"{stem}_{fmt.name.replace(':', 'x')}.mp4"
+
+
+class _RenderPlan:
+    """Builds the ffmpeg arguments for one render and knows which files it will produce."""
+
+    def __init__(
+        self,
+        geometry: SourceGeometry,
+        targets: list[OutputFormat],
+        duration: float,
+        crop_path: CropPath | None,
+        encode: EncodeSettings,
+    ) -> None:
+        self.geometry = geometry
+        self.targets = targets
+        self.duration = duration
+        self.crop_path = crop_path
+        self.encode = encode
+        self.outputs: dict[str, tuple[Path, Path]] = {}  # key -> (partial file, final file)
+
+    def build(
+        self,
+        source: str | Path,
+        start: float,
+        work: Path,
+        out_dir: Path,
+        stem: str,
+        *,
+        words: Sequence[Word],
+        style: str | None,
+        brand: BrandKit | None,
+        music: str | Path | None,
+        thumbnail: bool,
+    ) -> list[str]:
+        inputs = safe_input(source, seek=start, duration=self.duration)
+        graph: list[str] = []
+        n = len(self.targets)
+        graph.append(f"[0:v]setpts=PTS-STARTPTS,split={n}{_labels('src', n)}")
+        next_input = 1
+        audio_labels: list[str] = []
+        if music is not None:
+            inputs += ["-stream_loop", "-1", *safe_input(music, duration=self.duration)]
+            graph.append(_music_graph(self.geometry.has_audio, next_input, self.duration, n))
+            audio_labels = [f"[aout{i}]" for i in range(n)]
+            next_input += 1
+        watermark_labels: list[str | None] = [None] * n
+        if brand and brand.watermark_path:
+            inputs += ["-f", "image2", "-pattern_type", "none", *safe_input(_normalised_watermark(brand.watermark_path, work))]
+            graph.append(_watermark_split(next_input, brand.watermark_opacity, self.targets))
+            watermark_labels = [f"[wm{i}]" for i in range(n)]
+            next_input += 1
+        outputs: list[str] = []
+        thumb_index = _thumbnail_branch(self.targets) if thumbnail else None
+        for i, fmt in enumerate(self.targets):
+            label = f"[v{i}]"
+            graph.append(f"[src{i}]{self._reframe(i, fmt)}{label}")
+            if i == thumb_index:
+                graph.append(f"{label}split[v{i}main][thumbsrc]")
+                graph.append(f"[thumbsrc]select='gte(t,{self._thumbnail_time():.3f})'[thumb]")
+                label = f"[v{i}main]"
+            label = self._decorate(graph, i, fmt, label, work, words, style, brand, watermark_labels[i])
+            outputs += self._video_output(i, fmt, label, audio_labels, out_dir, stem)
+        if thumb_index is not None:
+            outputs += self._thumbnail_output(out_dir, stem)
+        return [*inputs, "-filter_complex", ";".join(graph), *outputs]
+
+    def _reframe(self, i: int, fmt: OutputFormat) -> str:
+        target = fmt.width / fmt.height
+        size = f"{fmt.width}:{fmt.height}"
+        if abs(target / self.geometry.aspect - 1) < 0.02:
+            return f"scale={size},setsar=1"
+        if target < self.geometry.aspect and self.crop_path is not None:
+            x = crop_x_expression(self.crop_path, MAX_CROP_SEGMENTS)
+            return f"crop=w='trunc(min(iw,ih*{target:.6f})/2)*2':h=ih:x='{x}':y=0,scale={size},setsar=1"
+        return blurred_fill(fmt, tag=str(i))
+
+    def _decorate(
+        self,
+        graph: list[str],
+        i: int,
+        fmt: OutputFormat,
+        label: str,
+        work: Path,
+        words: Sequence[Word],
+        style: str | None,
+        brand: BrandKit | None,
+        watermark: str | None,
+    ) -> str:
+        steps: list[str] = []
+        if style and words:
+            ass = work / f"captions_{i}.ass"
+            ass.write_text(build_ass(words, fmt, clip_start=0.0, clip_end=self.duration, style=style, brand=brand), encoding="utf-8")
+            steps.append(_ass_filter(ass))
+        steps.append("format=yuv420p")
+        graph.append(f"{label}{','.join(steps)}[dec{i}]")
+        if watermark is None:
+            return f"[dec{i}]"
+        x, y = _watermark_position(fmt, brand.watermark_position if brand else "top-right")
+        graph.append(f"[dec{i}]{watermark}overlay=x='{x}':y='{y}':format=auto,format=yuv420p[out{i}]")
+        return f"[out{i}]"
+
+    def _video_output(
+        self, i: int, fmt: OutputFormat, label: str, audio_labels: list[str], out_dir: Path, stem: str
+    ) -> list[str]:
+        final = out_dir / output_name(stem, fmt)
+        partial = final.with_name(final.stem + ".part.mp4")
+        self.outputs[fmt.name] = (partial, final)
+        if audio_labels:
+            audio = ["-map", audio_labels[i]]
+        elif self.geometry.has_audio:
+            audio = ["-map", "0:a:0"]
+        else:
+            audio = []
+        codec_audio = ["-c:a", "aac", "-b:a", self.encode.audio_bitrate] if audio else []
+        return [
+            "-map", label, *audio,
+            "-c:v", "libx264", "-preset", self.encode.preset, "-crf", str(self.encode.crf),
+            "-pix_fmt", "yuv420p", *codec_audio, "-movflags", "+faststart", str(partial),
+        ]  # fmt: skip
+
+    def _thumbnail_output(self, out_dir: Path, stem: str) -> list[str]:
+        final = out_dir / f"{stem}_thumb.jpg"
+        partial = final.with_name(final.stem + ".part.jpg")
+        self.outputs[THUMBNAIL_KEY] = (partial, final)
+        return ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial)]
+
+    def _thumbnail_time(self) -> float:
+        # Largest frontal face is the most "looking at the camera" moment; else a third in.
+        moment = self.crop_path.best_time if self.crop_path else self.duration / 3
+        return min(max(0.0, moment), max(0.0, self.duration - 0.2))
+
+    def commit(self) -> dict[str, Path]:
+        """Move finished files into place (a rerun overwrites, a failed run leaves none)."""
+        result = {}
+        for key, (partial, final) in self.outputs.items():
+            if not partial.is_file() or partial.stat().st_size == 0:
+                raise MediaError(f"Rendering produced no {key} output.")
+            os.replace(partial, final)
+            result[key] = final
+        return result
+
+
+def _thumbnail_branch(targets: list[OutputFormat]) -> int:
+    names = [t.name for t in targets]
+    return names.index("9:16") if "9:16" in names else 0
+
+
+def crop_x_expression(path: CropPath, max_segments: int = MAX_CROP_SEGMENTS) -> str:
+    """ffmpeg crop ``x`` expression: the path's piecewise-linear centre, clamped inside the frame."""
+    keyframes = _bounded(list(path.keyframes), max_segments + 1)
+    centre = f"{keyframes[-1][1]:.4f}"
+    # Built from the last segment outwards: if(lt(t,t1), lerp(k0,k1), if(lt(t,t2), ...)).
+    for (t0, x0), (t1, x1) in reversed(list(zip(keyframes, keyframes[1:]))):
+        if t1 <= t0:
+            continue
+        slope = (x1 - x0) / (t1 - t0)
+        lerp = f"{x0:.4f}+{slope:.6f}*(t-{t0:.3f})"
+        centre = f"if(lt(t\\,{t1:.3f})\\,{lerp}\\,{centre})"
+    first_t, first_x = keyframes[0]
+    centre = f"if(lt(t\\,{first_t:.3f})\\,{first_x:.4f}\\,{centre})"
+    return f"clip(iw*({centre})-ow/2\\,0\\,iw-ow)"
+
+
+def _bounded(keyframes: list[tuple[float, float]], max_points: int) -> list[tuple[float, float]]:
+    if len(keyframes) <= max_points:
+        return keyframes
+    # Even subsampling keeps the ends; faces.simplify_path already keeps paths far below this.
+    step = (len(keyframes) - 1) / (max_points - 1)
+    return [keyframes[round(i * step)] for i in range(max_points)]
+
+
+def blurred_fill(fmt: OutputFormat, tag: str = "") -> str:
+    """Filter chain: the whole frame fitted in the middle over a blurred, zoomed copy of itself."""
+    w, h = fmt.width, fmt.height
+    sw, sh = _even(w / _BLUR_DOWNSCALE), _even(h / _BLUR_DOWNSCALE)
+    return (
+        f"split[bgsrc{tag}][fgsrc{tag}];"
+        f"[bgsrc{tag}]scale={sw}:{sh}:force_original_aspect_ratio=increase,crop={sw}:{sh},boxblur=6:2,"
+        f"scale={w}:{h},setsar=1[bg{tag}];"
+        f"[fgsrc{tag}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[fg{tag}];"
+        f"[bg{tag}][fg{tag}]overlay=x=(W-w)/2:y=(H-h)/2"
+    )
+
+
+def _labels(prefix: str, n: int) -> str:
+    return "".join(f"[{prefix}{i}]" for i in range(n))
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def _music_graph(has_speech: bool, music_input: int, duration: float, n: int) -> str:
+    outs = _labels("aout", n)
+    music = f"[{music_input}:a]aresample=48000,aformat=channel_layouts=stereo,volume={_MUSIC_LEVEL}"
+    if not has_speech:
+        return f"{music},atrim=0:{duration:.3f},asplit={n}{outs}"
+    return (
+        "[0:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=channel_layouts=stereo,asplit=2[speech][sidechain];"
+        f"{music}[music];"
+        # The speech drives the compressor: the music dips while someone talks, returns in pauses.
+        "[music][sidechain]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=400[ducked];"
+        f"[speech][ducked]amix=inputs=2:duration=first:normalize=0,asplit={n}{outs}"
+    )
+
+
+def _normalised_watermark(path: str | Path, work: Path) -> Path:
+    # Decoding the brand image here (any format OpenCV reads) and handing ffmpeg a PNG we wrote
+    # means ffmpeg never parses the uploaded file itself, and '%' in names cannot become a pattern.
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim not in (2, 3):
+        raise MediaError("The brand watermark image could not be read; upload a PNG or JPEG.")
+    out = work / "watermark.png"
+    cv2.imwrite(os.fspath(out), image)
+    return out
+
+
+def _watermark_split(input_index: int, opacity: float, targets: list[OutputFormat]) -> str:
+    alpha = min(1.0, max(0.0, opacity))
+    n = len(targets)
+    parts = [f"[{input_index}:v]format=rgba,colorchannelmixer=aa={alpha:.3f},split={n}{_labels('wmraw', n)}"]
+    for i, fmt in enumerate(targets):
+        width = _even(_WATERMARK_SIZE * min(fmt.width, fmt.height))
+        parts.append(f"[wmraw{i}]scale={width}:-2[wm{i}]")
+    return ";".join(parts)
+
+
+def _watermark_position(fmt: OutputFormat, position: str) -> tuple[str, str]:
+    # Inside the safe zone: the platform's own buttons would cover a watermark in the margins.
+    left, right = str(fmt.safe_left), f"W-w-{fmt.safe_right}"
+    top, bottom = str(fmt.safe_top), f"H-h-{fmt.safe_bottom}"
+    positions = {
+        "top-left": (left, top),
+        "top-right": (right, top),
+        "bottom-left": (left, bottom),
+        "bottom-right": (right, bottom),
+        "center": ("(W-w)/2", "(H-h)/2"),
+    }
+    if position not in positions:
+        raise ValueError(f"Unknown watermark position {position!r}; choose one of {', '.join(positions)}.")
+    return positions[position]
+
+
+def _ass_filter(path: Path) -> str:
+    option = f"ass=filename={_filter_value(str(path))}"
+    fonts = fonts_dir()
+    if fonts is not None:
+        option += f":fontsdir={_filter_value(str(fonts))}"
+    return option
+
+
+def _filter_value(value: str) -> str:
+    # Two levels: the option value (':' '\' '\'' escaped), then the filtergraph ('[' ']' ',' ';').
+    escaped = re.sub(r"([\\':])", r"\\\1", value)
+    return re.sub(r"([\\'\[\],;])", r"\\\1", escaped)
+
+
+def _run_with_progress(args: list[str], *, timeout: float, duration: float, progress: ProgressFn) -> None:
+    """Like ``run_ffmpeg`` (same flags, whitelist and timeout), reporting ``out_time`` as it goes."""
+    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-progress", "pipe:1", "-nostats", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, stop)
+    stderr_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
+    timer.start()
+    reader.start()
+    try:
+        _report_progress(proc, duration, progress)
+        proc.wait()
+    finally:
+        timer.cancel()
+        reader.join(timeout=5)
+    if timed_out.is_set():
+        raise FFmpegError(f"Rendering took longer than {int(timeout)} seconds and was stopped.")
+    if proc.returncode != 0:
+        stderr = b"".join(stderr_chunks).decode("utf-8", "replace")[-4000:].strip()
+        last = stderr.splitlines()[-1] if stderr else "unknown error"
+        raise FFmpegError(f"Rendering failed: {last}", stderr)
+    progress(1.0, "rendered")
+
+
+def _report_progress(proc: subprocess.Popen[bytes], duration: float, progress: ProgressFn) -> None:
+    assert proc.stdout is not None
+    done = 0.0
+    for raw in proc.stdout:
+        key, _, value = raw.decode("ascii", "replace").strip().partition("=")
+        # Outputs report in turn; the slowest one is behind, so only ever move forward.
+        if key == "out_time_us" and value.isdigit() and duration > 0:
+            fraction = min(0.99, int(value) / 1e6 / duration)
+            if fraction > done:
+                done = fraction
+                progress(done, "rendering")

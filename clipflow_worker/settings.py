@@ -1,0 +1,82 @@
+"""arq WorkerSettings, one class per queue. ``clipflow worker`` runs them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import func
+
+from clipflow_api.config import get_settings
+from clipflow_api.jobs.service import MEDIA_QUEUE, PUBLISH_QUEUE, WEBHOOK_QUEUE
+
+from .tasks.context import shutdown, startup
+from .tasks.maintenance import sweep_jobs
+from .tasks.media import probe_video
+
+
+def redis_settings() -> RedisSettings:
+    return RedisSettings.from_dsn(get_settings().redis_url)
+
+
+class _Base:
+    on_startup = startup
+    on_shutdown = shutdown
+    keep_result = 3600
+    # arq's default job timeout (300 s) and 5 tries are wrong for media: each function sets its own.
+    job_timeout = 600
+    max_tries = 3
+    health_check_interval = 30
+
+
+class MediaWorker(_Base):
+    queue_name = MEDIA_QUEUE
+    functions: ClassVar[list[Any]] = [
+        func(probe_video, name="probe_video", timeout=120, max_tries=3),
+    ]
+    cron_jobs: ClassVar[list[Any]] = [cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60)]
+    max_jobs = 2  # media work is CPU-bound: one job per core
+
+
+class PublishWorker(_Base):
+    queue_name = PUBLISH_QUEUE
+    functions: ClassVar[list[Any]] = []
+    max_jobs = 10
+
+
+class WebhookWorker(_Base):
+    queue_name = WEBHOOK_QUEUE
+    functions: ClassVar[list[Any]] = []
+    max_jobs = 20
+
+
+WORKERS: dict[str, type[_Base]] = {"media": MediaWorker, "publish": PublishWorker, "webhooks": WebhookWorker}
+
+
+async def run_workers(names: list[str], *, burst: bool = False) -> None:
+    """Run the named queues' workers in this process until stopped (or drained, in burst mode)."""
+    import asyncio
+    import signal
+
+    from arq.worker import create_worker
+
+    workers = []
+    for name in names:
+        cls = WORKERS[name]
+        if not getattr(cls, "functions", None) and not getattr(cls, "cron_jobs", None):
+            continue  # nothing registered on this queue yet
+        workers.append(create_worker(cls, redis_settings=redis_settings(), burst=burst, handle_signals=False))
+    if not workers:
+        raise SystemExit(f"no jobs registered on queues {names}")
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.ensure_future(w.async_run()) for w in workers]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: [t.cancel() for t in tasks])
+    try:
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        for w in workers:
+            await w.close()
