@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
@@ -20,38 +20,31 @@ def redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(get_settings().redis_url)
 
 
-class _Base:
-    on_startup = startup
-    on_shutdown = shutdown
-    keep_result = 3600
-    # arq's default job timeout (300 s) and 5 tries are wrong for media: each function sets its own.
-    job_timeout = 600
-    max_tries = 3
-    health_check_interval = 30
+# arq reads a settings object's own attributes only (not inherited ones), so each queue's
+# settings are a dict built from the shared part.
+_COMMON: dict[str, Any] = {
+    "on_startup": startup,
+    "on_shutdown": shutdown,
+    "keep_result": 3600,
+    # arq's defaults (300 s, 5 tries) are wrong for media; each function sets its own too.
+    "job_timeout": 600,
+    "max_tries": 3,
+    "health_check_interval": 30,
+}
 
+MediaWorker: dict[str, Any] = {
+    **_COMMON,
+    "queue_name": MEDIA_QUEUE,
+    "functions": [func(probe_video, name="probe_video", timeout=120, max_tries=3)],
+    "cron_jobs": [cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60)],
+    "max_jobs": 2,  # media work is CPU-bound: one job per core
+}
 
-class MediaWorker(_Base):
-    queue_name = MEDIA_QUEUE
-    functions: ClassVar[list[Any]] = [
-        func(probe_video, name="probe_video", timeout=120, max_tries=3),
-    ]
-    cron_jobs: ClassVar[list[Any]] = [cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60)]
-    max_jobs = 2  # media work is CPU-bound: one job per core
+PublishWorker: dict[str, Any] = {**_COMMON, "queue_name": PUBLISH_QUEUE, "functions": [], "max_jobs": 10}
 
+WebhookWorker: dict[str, Any] = {**_COMMON, "queue_name": WEBHOOK_QUEUE, "functions": [], "max_jobs": 20}
 
-class PublishWorker(_Base):
-    queue_name = PUBLISH_QUEUE
-    functions: ClassVar[list[Any]] = []
-    max_jobs = 10
-
-
-class WebhookWorker(_Base):
-    queue_name = WEBHOOK_QUEUE
-    functions: ClassVar[list[Any]] = []
-    max_jobs = 20
-
-
-WORKERS: dict[str, type[_Base]] = {"media": MediaWorker, "publish": PublishWorker, "webhooks": WebhookWorker}
+WORKERS: dict[str, dict[str, Any]] = {"media": MediaWorker, "publish": PublishWorker, "webhooks": WebhookWorker}
 
 
 async def run_workers(names: list[str], *, burst: bool = False) -> None:
@@ -63,10 +56,10 @@ async def run_workers(names: list[str], *, burst: bool = False) -> None:
 
     workers = []
     for name in names:
-        cls = WORKERS[name]
-        if not getattr(cls, "functions", None) and not getattr(cls, "cron_jobs", None):
+        settings = WORKERS[name]
+        if not settings.get("functions") and not settings.get("cron_jobs"):
             continue  # nothing registered on this queue yet
-        workers.append(create_worker(cls, redis_settings=redis_settings(), burst=burst, handle_signals=False))
+        workers.append(create_worker(settings, redis_settings=redis_settings(), burst=burst, handle_signals=False))
     if not workers:
         raise SystemExit(f"no jobs registered on queues {names}")
     loop = asyncio.get_running_loop()

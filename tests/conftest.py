@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ TEST_REDIS_URL = urlunsplit(_redis._replace(path="/15"))
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ.setdefault("ENVIRONMENT", "test")
+os.environ["STORAGE_DIR"] = tempfile.mkdtemp(prefix="clipflow-test-storage-")
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine  # noqa: E402
@@ -99,3 +101,35 @@ async def redis() -> AsyncIterator:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture
+async def committed(owner_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """An owner session whose commits are real (for workers and other connections).
+
+    Every workspace and user it created is deleted afterwards (cascades remove the rest).
+    """
+    from clipflow_api.models import User, Workspace
+
+    session = AsyncSession(owner_engine, expire_on_commit=False)
+    yield session
+    await session.rollback()
+    # identity keys, not attributes: after the rollback every instance is expired
+    ws_ids = [key[1][0] for key in session.identity_map.keys() if key[0] is Workspace]
+    user_ids = [key[1][0] for key in session.identity_map.keys() if key[0] is User]
+    if ws_ids:
+        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:ids)"), {"ids": ws_ids})
+    if user_ids:
+        await session.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": user_ids})
+    await session.commit()
+    await session.close()
+
+
+@pytest.fixture
+async def arq_pool(redis) -> AsyncIterator:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    pool = await create_pool(RedisSettings.from_dsn(TEST_REDIS_URL))
+    yield pool
+    await pool.aclose()

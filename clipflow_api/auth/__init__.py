@@ -1,0 +1,1 @@
+"""Accounts: passwords, sessions, API keys, OAuth sign-in, and who is calling (``Principal``)."""

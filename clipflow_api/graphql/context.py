@@ -1,0 +1,39 @@
+"""The per-request GraphQL context: the caller, database access, loaders and clients.
+
+Strawberry resolves sibling fields concurrently, and one AsyncSession must not run two
+statements at once. So nothing shares a session: every resolver, loader and mutation
+opens its own short-lived one with ``ctx.session()``, already scoped to the caller's
+workspace for Row-Level Security.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..auth.principal import ANONYMOUS, Principal
+from ..config import Settings
+from ..db import tenant_session
+
+
+@dataclass
+class Context:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis
+    arq: ArqRedis | None
+    storage: Any
+    principal: Principal = ANONYMOUS
+    request: Any = None
+    response: Any = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def session(self) -> Any:
+        """A new session scoped to the caller's workspace and user (the caller commits)."""
+        return tenant_session(
+            self.session_factory, workspace_id=self.principal.workspace_id, user_id=self.principal.user_id
+        )
