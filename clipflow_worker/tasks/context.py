@@ -21,6 +21,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Progress goes out on its own connection: arq's pool is busy with the queue.
     ctx["pubsub_redis"] = Redis.from_url(settings.redis_url)
     ctx["storage"] = get_storage(settings)
+    if hasattr(ctx["storage"], "ensure_bucket"):  # S3: create the bucket on first start
+        ctx["storage"].ensure_bucket()
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
 
 
