@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import typer
 
@@ -56,6 +57,37 @@ def worker(
         raise typer.BadParameter(f"unknown queue(s) {unknown}; choose from {sorted(WORKERS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(run_workers(queue, burst=burst))
+
+
+@app.command()
+def process(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A talk video."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the clips and manifest.json."),
+    style: str = typer.Option("hormozi", help="Caption style: hormozi, minimal, bold or karaoke."),
+    clips: int = typer.Option(5, "--clips", "-n", min=1, max=50, help="How many clips at most."),
+    min_seconds: float = typer.Option(15.0, help="Shortest clip."),
+    max_seconds: float = typer.Option(60.0, help="Longest clip."),
+    engine: str = typer.Option("faster-whisper", help="ASR engine: faster-whisper or whisperx."),
+    model: str = typer.Option(None, help="ASR model name or local path (default: the bundled tiny.en)."),
+) -> None:
+    """Run the clip engine on a local file, without the API (the same pipeline the workers run)."""
+    from clipflow_worker.local import process_file
+    from clipflow_worker.pipeline.captions import CAPTION_STYLES
+    from clipflow_worker.pipeline.clipper import ClipOptions
+    from clipflow_worker.pipeline.types import MediaError
+
+    if style not in CAPTION_STYLES:
+        raise typer.BadParameter(f"unknown style {style!r}; choose from {', '.join(CAPTION_STYLES)}", param_hint="--style")
+    options = ClipOptions(style=style, max_clips=clips, min_duration=min_seconds, max_duration=max_seconds,
+                          asr_engine=engine, asr_model=model)
+    try:
+        manifest = process_file(file, out, options)
+    except MediaError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{len(manifest['clips'])} clip(s) written to {out} (manifest.json lists them)")
+    for c in manifest["clips"]:
+        typer.echo(f"  {c['index']:>2}. [{c['start']:7.2f}-{c['end']:7.2f}] virality {c['scores']['virality']:>3}  {c['title']}")
 
 
 @app.command()

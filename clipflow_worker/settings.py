@@ -13,7 +13,7 @@ from clipflow_api.jobs.service import MEDIA_QUEUE, PUBLISH_QUEUE, WEBHOOK_QUEUE
 
 from .tasks.context import shutdown, startup
 from .tasks.maintenance import sweep_jobs
-from .tasks.media import probe_video
+from .tasks.media import probe_video, process_video
 
 
 def redis_settings() -> RedisSettings:
@@ -35,7 +35,12 @@ _COMMON: dict[str, Any] = {
 MediaWorker: dict[str, Any] = {
     **_COMMON,
     "queue_name": MEDIA_QUEUE,
-    "functions": [func(probe_video, name="probe_video", timeout=120, max_tries=3)],
+    "functions": [
+        func(probe_video, name="probe_video", timeout=120, max_tries=3),
+        # A long video on a CPU: transcription plus three renders per clip. The job row's
+        # progress keeps the sweeper from thinking it died.
+        func(process_video, name="process_video", timeout=3 * 3600, max_tries=3),
+    ],
     "cron_jobs": [cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60)],
     "max_jobs": 2,  # media work is CPU-bound: one job per core
 }

@@ -1,23 +1,34 @@
-"""Media jobs. ``probe_video`` reads a stored video's facts into its row."""
+"""Media jobs: ``probe_video`` (facts only) and ``process_video`` (the whole clip engine).
+
+Both take ids, reload state, and can run twice: ``process_video`` keeps the transcript it
+saved, finds the clip rows a killed run created (one row per span, by a unique index) and
+renders only clips whose files are not all stored yet.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func
 
 from clipflow_api.models import Video
-from clipflow_worker.pipeline.probe import probe_media
+from clipflow_api.processing import repository as repo
+from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
+from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
+from clipflow_worker.pipeline.types import BrandKit, Transcript
 
+from .progress import ProgressPump
 from .runner import JobRun, UserFacingError, run_job
 
 
 async def _load_video(run: JobRun) -> Video:
     async with run.session() as s:
-        video = (await s.execute(select(Video).where(Video.id == run.video_id))).scalar_one_or_none()
-    if video is None or video.deleted_at is not None:
+        video = await repo.get_video(s, run.video_id) if run.video_id else None
+    if video is None:
         raise UserFacingError("The video was deleted before it could be processed.")
     return video
 
@@ -28,17 +39,135 @@ async def _probe(run: JobRun) -> dict[str, Any]:
     with run.ctx["storage"].local_copy(video.file_url) as path:
         info = await asyncio.to_thread(probe_media, path)
     async with run.session() as s:
-        row = (await s.execute(select(Video).where(Video.id == run.video_id))).scalar_one()
-        row.duration_seconds = round(info.duration)
-        row.width, row.height = info.display_width, info.display_height
-        row.fps = Decimal(f"{info.fps:.2f}")
-        row.codec = info.video_codec
-        row.file_size_bytes = info.size_bytes
+        await repo.update_video(s, video.id, **_facts(info))
         await s.commit()
     await run.progress(90, "Video facts recorded", step="probe")
     return info.to_dict()
 
 
+def _facts(info: Any) -> dict[str, Any]:
+    return {
+        "duration_seconds": round(info.duration),
+        "width": info.display_width,
+        "height": info.display_height,
+        "fps": Decimal(f"{info.fps:.2f}"),
+        "codec": info.video_codec,
+        "file_size_bytes": info.size_bytes,
+    }
+
+
 async def probe_video(ctx: dict[str, Any], job_id: str, workspace_id: str) -> dict[str, Any] | None:
     """Probe a stored video (duration, size, fps, codec, rotation) into its row."""
     return await run_job(ctx, job_id, workspace_id, _probe)
+
+
+async def _options(run: JobRun) -> ClipOptions:
+    """Options from the job input, capped by the workspace's plan, with its brand kit."""
+    settings = run.ctx["settings"]
+    async with run.session() as s:
+        plan = await repo.plan_for_workspace(s, run.workspace_id)
+        kit = await repo.default_brand_kit(s, run.workspace_id)
+        await repo.update_video(s, run.video_id, status="processing", processing_progress=0,
+                                processing_started_at=func.now(), error_message=None)
+        await s.commit()
+    wanted = int(run.input_data.get("max_clips", 5))
+    cap = plan.clips_per_video or wanted
+    brand = None
+    if kit is not None:
+        brand = BrandKit(
+            primary_color=kit.primary_color, secondary_color=kit.secondary_color, accent_color=kit.accent_color,
+            text_color=kit.text_color, heading_font=kit.heading_font, body_font=kit.body_font,
+            watermark_position=kit.watermark_position or "top-right",
+            watermark_opacity=float(kit.watermark_opacity) if kit.watermark_opacity is not None else 0.8,
+        )
+    return ClipOptions(
+        style=run.input_data.get("style", "hormozi"),
+        max_clips=max(1, min(wanted, cap)),
+        min_duration=float(run.input_data.get("min_duration", 15.0)),
+        max_duration=float(run.input_data.get("max_duration", 60.0)),
+        asr_engine=settings.asr_engine,
+        asr_model=settings.asr_model,
+        asr_device=settings.asr_device,
+        brand=brand,
+        limits=ProbeLimits(max_duration=float(plan.max_video_duration)),
+    )
+
+
+async def _process(run: JobRun) -> dict[str, Any]:
+    video = await _load_video(run)
+    storage = run.ctx["storage"]
+    options = await _options(run)
+    saved = Transcript.from_dict(video.transcript) if video.transcript else None
+    pump = ProgressPump(run)
+    try:
+        with storage.local_copy(video.file_url) as source, tempfile.TemporaryDirectory(prefix="clipflow-job-") as tmp:
+            analysis = await asyncio.to_thread(analyze_video, source, options, transcript=saved, progress=pump.report)
+            thumb_key = f"videos/{video.id}/thumbnail.jpg"
+            thumb = await asyncio.to_thread(extract_thumbnail, source, Path(tmp) / "thumb.jpg", min(5.0, analysis.info.duration / 10))
+            await asyncio.to_thread(storage.put_file, thumb_key, thumb, "image/jpeg")
+            async with run.session() as s:
+                await repo.update_video(
+                    s, video.id, **_facts(analysis.info), transcript=analysis.transcript.to_dict(),
+                    language_detected=analysis.transcript.language, topics=analysis.topics,
+                    key_moments=analysis.key_moments, thumbnail_url=thumb_key,
+                )
+                await s.commit()
+            if not analysis.candidates:
+                raise UserFacingError(
+                    f"We could not find a stretch of speech of at least {options.min_duration:.0f} seconds to make a clip from."
+                )
+            clip_ids = []
+            for index, candidate in enumerate(analysis.candidates):
+                clip_ids.append(str(await _render_one(run, video, source, candidate, analysis, options, index, Path(tmp), pump)))
+    finally:
+        await pump.close()
+    async with run.session() as s:
+        await repo.update_video(s, video.id, status="completed", processing_progress=100,
+                                processing_completed_at=func.now(), error_message=None)
+        await s.commit()
+    await run.progress(100, f"{len(clip_ids)} clips ready", step="done", video_status="completed")
+    return {"clips": clip_ids, "language": analysis.transcript.language, "duration": analysis.info.duration}
+
+
+async def _render_one(run: JobRun, video: Video, source: Path, candidate: Any, analysis: Any, options: ClipOptions,
+                      index: int, tmp: Path, pump: ProgressPump) -> Any:
+    """Render and store one clip, unless a previous run already stored all its files."""
+    storage = run.ctx["storage"]
+    start, end = Decimal(f"{candidate.start:.3f}"), Decimal(f"{candidate.end:.3f}")
+    async with run.session() as s:
+        clip = await repo.clip_for_span(s, video=video, start=start, end=end, values={
+            "title": candidate.title, "transcript_segment": candidate.text, "virality_score": candidate.virality_score,
+            "hook_score": candidate.hook_score, "engagement_score": candidate.engagement_score,
+            "topics": candidate.topics, "emotions": candidate.emotions, "caption_style": options.style,
+        })
+        await s.commit()
+    keys = {fmt: f"clips/{clip.id}/{fmt.replace(':', 'x')}.mp4" for fmt in options.formats}
+    if set(clip.file_urls or {}) >= set(keys) and all(storage.exists(k) for k in keys.values()):
+        return clip.id  # a previous run finished this clip
+    out = tmp / f"clip{index}"
+    rendered = await asyncio.to_thread(
+        render_clip, source, candidate, analysis.transcript, out, options,
+        stem="clip", progress=render_progress(pump.report, index, len(analysis.candidates)),
+    )
+    for fmt, key in keys.items():
+        await asyncio.to_thread(storage.put_file, key, rendered.files[fmt], "video/mp4")
+    thumb_key = None
+    if rendered.thumbnail is not None:
+        thumb_key = f"clips/{clip.id}/thumbnail.jpg"
+        await asyncio.to_thread(storage.put_file, thumb_key, rendered.thumbnail, "image/jpeg")
+    srt_key, vtt_key = f"clips/{clip.id}/captions.srt", f"clips/{clip.id}/captions.vtt"
+    await asyncio.to_thread(storage.put_file, srt_key, rendered.srt, "application/x-subrip")
+    await asyncio.to_thread(storage.put_file, vtt_key, rendered.vtt, "text/vtt")
+    async with run.session() as s:
+        await repo.save_rendered_clip(s, clip, file_urls=keys, thumbnail_url=thumb_key, caption={
+            "style": options.style, "words": rendered.words, "srt_url": srt_key, "vtt_url": vtt_key,
+            "language": analysis.transcript.language or "en",
+        })
+        await s.commit()
+    return clip.id
+
+
+async def process_video(ctx: dict[str, Any], job_id: str, workspace_id: str) -> dict[str, Any] | None:
+    """Turn a stored video into scored, captioned clips in three formats."""
+    return await run_job(ctx, job_id, workspace_id, _process)
+

@@ -1,0 +1,1 @@
+"""Video processing: what the clip engine reads and writes in the database."""
