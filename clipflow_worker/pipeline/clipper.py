@@ -17,14 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .audio import decode_pcm, extract_wav, loudness_envelope
+from .audio import SAMPLE_RATE, decode_pcm, extract_wav, loudness_envelope
 from .faces import track_speaker
 from .probe import ProbeLimits, probe_media
 from .render import render_clip_variants
 from .select import SelectionConfig, key_moments, select_clips, video_topics
 from .subtitles import build_cues, write_srt, write_vtt
 from .transcribe import NoSpeechError, get_engine
-from .types import BrandKit, ClipCandidate, FORMATS, MediaInfo, Transcript
+from .types import FORMATS, BrandKit, ClipCandidate, MediaError, MediaInfo, Transcript
 
 # (step, start %, end %) of the whole job; render takes the rest, split across clips.
 STEPS = {
@@ -104,7 +104,9 @@ def analyze_video(
     with tempfile.TemporaryDirectory(prefix="clipflow-audio-") as tmp:
         progress("audio", STEPS["audio"][0], "Extracting the audio")
         wav = extract_wav(source, Path(tmp) / "audio.wav")
-        loudness = loudness_envelope(decode_pcm(wav))
+        samples = decode_pcm(wav)
+        _check_complete(info, len(samples) / SAMPLE_RATE)
+        loudness = loudness_envelope(samples)
         if transcript is None:
             engine = get_engine(options.asr_engine, options.asr_model, options.asr_device)
             report = _scaled("transcribe", progress)
@@ -123,6 +125,15 @@ def analyze_video(
     topics = video_topics(transcript)
     progress("analyze", STEPS["analyze"][1], f"Found {len(candidates)} clip(s)")
     return Analysis(info=info, transcript=transcript, candidates=candidates, key_moments=moments, topics=topics)
+
+
+def _check_complete(info: MediaInfo, decoded_seconds: float) -> None:
+    """A file cut off in transit still probes fine (its header says the full length)."""
+    if info.duration > 2 and decoded_seconds < 0.9 * info.duration - 1:
+        raise MediaError(
+            f"The file seems to be cut off: only {decoded_seconds:.0f} of its {info.duration:.0f} seconds could be read. "
+            "Please upload it again."
+        )
 
 
 def render_clip(

@@ -57,7 +57,7 @@ def probe_media(path: str | Path, limits: ProbeLimits = ProbeLimits()) -> MediaI
             fps=float(video.average_rate or video.guessed_rate or 0) if video else 0.0,
             video_codec=video.codec_context.name if video else None,
             audio_codec=audio.codec_context.name if audio else None,
-            rotation=_rotation(video) if video else 0,
+            rotation=_rotation(container, video) if video else 0,
             stream_count=len(streams),
         )
     _check(info, limits)
@@ -77,28 +77,22 @@ def _duration(container: av.container.InputContainer, video, audio) -> float:
     return 0.0
 
 
-def _rotation(stream) -> int:
-    # PyAV >= 13 exposes the display matrix as side data; older files keep a "rotate" tag.
-    tag = stream.metadata.get("rotate")
-    if tag:
-        try:
-            return int(tag) % 360
-        except ValueError:
-            pass
+def _rotation(container: av.container.InputContainer, stream) -> int:
+    """Degrees (0/90/180/270) of the display matrix, read from the first decoded frame.
+
+    PyAV exposes the display matrix per frame, not per stream; decoding one frame is
+    cheap next to everything else we do with a video, and it also proves it decodes.
+    """
+    tag = stream.metadata.get("rotate")  # older muxers wrote a tag instead of side data
+    if tag and tag.lstrip("-").isdigit():
+        return int(tag) % 360
     try:
-        for side in getattr(stream, "side_data", {}) or {}:
-            pass
-    except Exception:  # pragma: no cover - side-data APIs vary across PyAV versions
-        pass
-    try:
-        matrix = stream.codec_context  # noqa: F841
-        rotation = getattr(stream, "display_rotation", None)
-        if rotation is not None:
-            # display_rotation is counter-clockwise; we report clockwise degrees to rotate.
-            return int(round(-rotation)) % 360
-    except Exception:  # pragma: no cover
-        pass
-    return 0
+        frame = next(container.decode(stream), None)
+    except av.FFmpegError as exc:
+        raise MediaError("The video's pictures could not be decoded; the file may be corrupt.") from exc
+    if frame is None:
+        raise MediaError("The video has no pictures; the file may be corrupt.")
+    return int(round(getattr(frame, "rotation", 0) or 0)) % 360
 
 
 def _check(info: MediaInfo, limits: ProbeLimits) -> None:
