@@ -1,0 +1,125 @@
+"""Importing a video from an http(s) URL without letting the URL reach our own network.
+
+The check happens where the connection is made: every TCP connection (the first one and
+one per redirect hop) resolves the host once, refuses if ANY resolved address is private,
+loopback, link-local (169.254.169.254 included), CGNAT, multicast, reserved, unique-local
+or an IPv4-mapped form of those, and then connects to exactly the address it checked, so
+DNS rebinding between check and connect is impossible. Redirects are followed by hand (at
+most five, http/https only) and the body is streamed to disk with a size cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+
+MAX_REDIRECTS = 5
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Ranges that are not the public internet, beyond what ipaddress flags.
+_BLOCKED = [ipaddress.ip_network(n) for n in ("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "0.0.0.0/8")]
+
+
+class ImportRefused(Exception):
+    """The URL may not be fetched; the message is for the user."""
+
+
+def is_public_address(address: str, allow: Iterable[Network] = ()) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in allow):
+        return True
+    if any(ip in net for net in _BLOCKED if net.version == ip.version):
+        return False
+    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                                 or ip.is_reserved or ip.is_unspecified)
+
+
+class _CheckedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks and connects to the checked address (no second lookup)."""
+
+    def __init__(self, allow: Iterable[Network]) -> None:
+        self.allow = tuple(allow)
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001, ANN201
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ImportRefused(f"The address {host} could not be found.") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        if not addresses or not all(is_public_address(a, self.allow) for a in addresses):
+            raise ImportRefused("This URL points to a private or local network address; only public web addresses can be imported.")
+        return await self.inner.connect_tcp(addresses[0], port, timeout=timeout, local_address=local_address,
+                                            socket_options=socket_options)
+
+    async def connect_unix_socket(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise ImportRefused("Only http and https URLs can be imported.")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class _CheckedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, allow: Iterable[Network]) -> None:
+        super().__init__(retries=0)
+        # Same pool httpx builds, with our backend making the connections.
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=_CheckedBackend(allow))
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImportRefused("Only http and https URLs can be imported.")
+    if parts.username or parts.password:
+        raise ImportRefused("URLs with a user name or password cannot be imported.")
+
+
+async def download(url: str, dest: Path, *, max_bytes: int, timeout: float = 60.0,
+                   allow: Iterable[Network] = ()) -> int:
+    """Fetch ``url`` into ``dest`` (at most ``max_bytes``); returns the size written."""
+    async with httpx.AsyncClient(transport=_CheckedTransport(allow), follow_redirects=False, timeout=timeout,
+                                 headers={"User-Agent": "ClipFlow-Importer/1.0"}) as client:
+        for _hop in range(MAX_REDIRECTS + 1):
+            _check_url(url)
+            try:
+                async with client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers.get("location", ""))
+                        continue
+                    if response.status_code != 200:
+                        raise ImportRefused(f"The URL answered with HTTP {response.status_code}; it must serve the video file.")
+                    declared = int(response.headers.get("content-length") or 0)
+                    if declared > max_bytes:
+                        raise ImportRefused(_too_big(max_bytes))
+                    return await _save(response, dest, max_bytes)
+            except httpx.HTTPError as exc:
+                raise ImportRefused(f"The video could not be downloaded ({type(exc).__name__}).") from exc
+        raise ImportRefused("The URL redirects too many times.")
+
+
+async def _save(response: httpx.Response, dest: Path, max_bytes: int) -> int:
+    written = 0
+    with dest.open("wb") as out:
+        async for chunk in response.aiter_bytes(1 << 16):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                dest.unlink(missing_ok=True)
+                raise ImportRefused(_too_big(max_bytes))
+            out.write(chunk)
+    return written
+
+
+def _too_big(max_bytes: int) -> str:
+    return f"The video is larger than your plan's upload limit of {max_bytes // (1024 * 1024)} MB."
