@@ -17,7 +17,9 @@ from starlette.routing import Route
 
 from .config import Settings, get_settings
 from .db import create_app_engine, session_factory
+from .processing.uploads import routes as upload_routes
 from .storage import get_storage
+from .storage.routes import routes as file_routes
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.redis = Redis.from_url(settings.redis_url)
         app.state.arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
         app.state.storage = get_storage(settings)
+        if hasattr(app.state.storage, "ensure_bucket"):  # S3: create the bucket on first start
+            app.state.storage.ensure_bucket()
         try:
             yield
         finally:
@@ -62,5 +66,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    routes: list[Any] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *upload_routes,  # resumable (tus) uploads
+        *file_routes,  # signed downloads from local storage
+    ]
     return Starlette(debug=not settings.is_production, routes=routes, lifespan=lifespan)

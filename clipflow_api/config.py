@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,32 @@ class Settings(BaseSettings):
     token_encryption_keys: str = "1:ZGV2LWtleS1kZXYta2V5LWRldi1rZXktZGV2LWtleSE="
 
     public_base_url: str = "http://127.0.0.1:8000"
+    # Networks URL imports may reach although they are not public (tests, private mirrors).
+    import_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+
+    # Accounts: token lifetimes.
+    session_ttl_days: int = 30  # sliding: refreshed once less than half is left
+    email_verification_ttl_hours: int = 48
+    password_reset_ttl_minutes: int = 60
+    invitation_ttl_days: int = 7
+
+    # OAuth sign-in. A provider is offered once its client id and secret are set; the
+    # endpoints are settings so tests (and staging) can point them at a local server.
+    # Callback: {public_base_url}/auth/oauth/{provider}/callback.
+    oauth_google_client_id: str | None = None
+    oauth_google_client_secret: str | None = None
+    oauth_google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    oauth_google_token_url: str = "https://oauth2.googleapis.com/token"
+    oauth_google_userinfo_url: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    oauth_github_client_id: str | None = None
+    oauth_github_client_secret: str | None = None
+    oauth_github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    oauth_github_token_url: str = "https://github.com/login/oauth/access_token"
+    oauth_github_user_url: str = "https://api.github.com/user"
+    oauth_github_emails_url: str = "https://api.github.com/user/emails"
+    # Where the browser lands after the callback, with "#token=..." (or "#error=CODE");
+    # unset, the callback answers JSON instead.
+    oauth_success_url: str | None = None
 
     asr_engine: str = "faster-whisper"
     asr_model: str = "tiny.en"
@@ -59,6 +85,16 @@ class Settings(BaseSettings):
 
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
+
+    # GraphQL protection (see clipflow_api/graphql/schema.py). Introspection defaults to on
+    # outside production; GraphiQL is served in development only.
+    graphql_introspection: bool | None = Field(None, description="None: on unless production")
+    graphql_max_depth: int = 15
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    graphql_max_cost: int = 50000
+    graphql_max_mutations: int = 5
+    graphql_max_batch: int = 5
 
     @property
     def async_database_url(self) -> str:

@@ -17,6 +17,8 @@ from sqlalchemy import func
 
 from clipflow_api.models import Video
 from clipflow_api.processing import repository as repo
+from clipflow_api.processing.importer import ImportRefused, download
+from clipflow_api.processing.service import upload_limit_bytes
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
 from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
 from clipflow_worker.pipeline.types import BrandKit, Transcript
@@ -93,10 +95,31 @@ async def _options(run: JobRun) -> ClipOptions:
     )
 
 
+async def _import_if_needed(run: JobRun, video: Video) -> None:
+    """A URL import: download (public addresses only) into the video's storage key."""
+    storage = run.ctx["storage"]
+    if video.source_type != "url" or storage.exists(video.file_url):
+        return
+    await run.progress(1, "Downloading the video", step="download", video_status="processing")
+    async with run.session() as s:
+        limit = await upload_limit_bytes(s, run.workspace_id)
+    with tempfile.TemporaryDirectory(prefix="clipflow-import-") as tmp:
+        dest = Path(tmp) / "source"
+        try:
+            size = await download(video.source_url or "", dest, max_bytes=limit, allow=run.ctx["settings"].import_allow_networks)
+        except ImportRefused as exc:
+            raise UserFacingError(str(exc)) from exc
+        await asyncio.to_thread(storage.put_file, video.file_url, dest)
+    async with run.session() as s:
+        await repo.update_video(s, video.id, file_size_bytes=size)
+        await s.commit()
+
+
 async def _process(run: JobRun) -> dict[str, Any]:
     video = await _load_video(run)
     storage = run.ctx["storage"]
     options = await _options(run)
+    await _import_if_needed(run, video)
     saved = Transcript.from_dict(video.transcript) if video.transcript else None
     pump = ProgressPump(run)
     try:

@@ -110,3 +110,20 @@ async def test_bad_input_fails_clearly(case, make, message, committed, app_engin
     assert (video.status, video.error_message) == ("failed", message)
     assert (row.status, row.error, row.attempts) == ("failed", message, 1)
     assert video.processing_completed_at is not None
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://localhost:8000/files/x.mp4",
+                                 "http://10.0.0.7/internal.mp4"])
+async def test_an_import_from_a_private_address_fails_clearly(url, committed, app_engine, worker_ctx) -> None:
+    ws = await builders.workspace(committed)
+    v = await builders.video(committed, ws, source_type="url", source_url=url, file_url=f"videos/{uuid.uuid4()}/source.mp4")
+    await committed.commit()
+    async with AsyncSession(app_engine, expire_on_commit=False) as s:
+        set_tenant(s, workspace_id=ws.id)
+        job = await service.create_job(s, workspace_id=ws.id, type="video_process", video_id=v.id)
+        await s.commit()
+    message = "This URL points to a private or local network address; only public web addresses can be imported."
+    assert await process_video(worker_ctx, str(job.id), str(ws.id)) == {"failed": message}
+    video = (await committed.execute(select(Video).where(Video.id == v.id).execution_options(populate_existing=True))).scalar_one()
+    assert (video.status, video.error_message) == ("failed", message)
+    assert not get_storage().exists(v.file_url)
