@@ -51,7 +51,7 @@ TALK: tuple[str, ...] = (
     "a month.",
     "Let me tell you about a company I worked with in Berlin. They had twelve engineers and two "
     "founders who disagreed about everything. After six months of this simple practice, they "
-    "shipped twice as fast, and they stopped losing people.",
+    "shipped twice as fast, and they stopped losing people. Nobody quit that year.",
     "The weather that spring was mild, and the office had large windows facing a quiet "
     "courtyard. We usually met on Tuesdays in a small room on the second floor, and the "
     "meetings were fairly ordinary.",

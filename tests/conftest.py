@@ -1,8 +1,9 @@
 """Test harness: one database per run, migrated with Alembic; each test in a rolled-back transaction.
 
 DATABASE_URL / REDIS_URL name the servers (``clipflow services run`` sets them; the
-defaults are the local ones). Tests use their own database ``<name>_test`` and Redis
-database 15, both wiped at the start of the run.
+defaults are the local ones). A run uses its own database ``<name>_test_<pid>`` (dropped
+at the end; ones left by killed runs are dropped at the next start) and a Redis database
+chosen from 8-15 by pid, so two runs on one machine do not trample each other.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import pytest
 
 _base_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/clipflow")
 _parts = urlsplit(_base_url)
-TEST_DATABASE_URL = urlunsplit(_parts._replace(path=_parts.path.rstrip("/") + "_test"))
+_TEST_PREFIX = _parts.path.strip("/") + "_test_"
+TEST_DATABASE_URL = urlunsplit(_parts._replace(path=f"/{_TEST_PREFIX}{os.getpid()}"))
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-TEST_REDIS_URL = urlunsplit(_redis._replace(path="/15"))
+TEST_REDIS_URL = urlunsplit(_redis._replace(path=f"/{8 + os.getpid() % 8}"))
 
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["REDIS_URL"] = TEST_REDIS_URL
@@ -35,25 +37,44 @@ from clipflow_api.config import get_settings  # noqa: E402
 get_settings.cache_clear()
 
 
-async def _recreate_database() -> None:
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _admin(*statements: str) -> list[str]:
+    """Run statements on the maintenance database; returns the test databases that exist."""
     from clipflow_api.dbadmin import _admin_url
 
-    admin, name = _admin_url(get_settings().async_database_url)
+    admin, _name = _admin_url(get_settings().async_database_url)
     engine = create_async_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for sql in statements:
+            await conn.execute(text(sql))
+        rows = await conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": _TEST_PREFIX + "%"})
+        names = [r[0] for r in rows]
     await engine.dispose()
+    return names
 
 
 @pytest.fixture(scope="session")
-def migrated_database() -> str:
-    """A fresh database at ``head``, created once per run."""
+def migrated_database():
+    """A fresh database at ``head``, created once per run and dropped after it."""
     from clipflow_api.dbadmin import migrate
 
-    asyncio.run(_recreate_database())
+    name = TEST_DATABASE_URL.rsplit("/", 1)[1].split("?")[0]
+    existing = asyncio.run(_admin())
+    stale = [n for n in existing if n.rsplit("_", 1)[1].isdigit() and not _pid_alive(int(n.rsplit("_", 1)[1]))]
+    asyncio.run(_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in stale),
+                       f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
     migrate("head")
-    return TEST_DATABASE_URL
+    yield TEST_DATABASE_URL
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -133,3 +154,52 @@ async def arq_pool(redis) -> AsyncIterator:
     pool = await create_pool(RedisSettings.from_dsn(TEST_REDIS_URL))
     yield pool
     await pool.aclose()
+
+
+@pytest.fixture
+async def app_db(connection: AsyncConnection, db: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The test's rolled-back session acting as the app role (RLS applies), with no tenant yet.
+
+    The role is set on the outer transaction, so savepoint rollbacks inside the test keep it.
+    """
+    from clipflow_api.db import set_tenant
+
+    await connection.execute(text(f'SET LOCAL ROLE "{get_settings().db_app_role}"'))
+    set_tenant(db, workspace_id=None, user_id=None)
+    yield db
+
+
+@pytest.fixture
+def owner_sql(connection: AsyncConnection, db: AsyncSession):
+    """``await owner_sql(sql, **params)``: a query seeing every row (RLS off), inside the test's
+    transaction, for checking what the code under test wrote (flushed first)."""
+    role = get_settings().db_app_role
+
+    async def run(sql: str, **params: object) -> list:
+        await db.flush()
+        current = (await connection.execute(text("SELECT current_user"))).scalar()
+        await connection.execute(text("RESET ROLE"))
+        try:
+            result = await connection.execute(text(sql), params)
+            return list(result) if result.returns_rows else []
+        finally:
+            if current == role:
+                await connection.execute(text(f'SET LOCAL ROLE "{role}"'))
+
+    return run
+
+
+@pytest.fixture
+async def user_domain(owner_engine: AsyncEngine) -> AsyncIterator[str]:
+    """A fresh email domain for users created with real commits; they, their workspaces and
+    their audit entries are deleted afterwards."""
+    import uuid
+
+    domain = f"t{uuid.uuid4().hex[:10]}.example.com"
+    yield domain
+    async with owner_engine.begin() as conn:
+        users = "SELECT id FROM users WHERE email LIKE :pattern"
+        params = {"pattern": f"%@{domain}"}
+        await conn.execute(text(f"DELETE FROM audit_logs WHERE user_id IN ({users})"), params)
+        await conn.execute(text(f"DELETE FROM workspaces WHERE owner_id IN ({users})"), params)
+        await conn.execute(text("DELETE FROM users WHERE email LIKE :pattern"), params)

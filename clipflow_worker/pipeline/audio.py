@@ -126,19 +126,24 @@ def loudness_envelope(samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE, wi
     hop = int(round(window * sample_rate))
     if hop <= 0:
         raise ValueError("window must be at least one sample long")
-    count = int(np.ceil(samples.size / hop))
-    if count == 0:
-        return LoudnessEnvelope(window, np.zeros(0, dtype=np.float32))
-    padded = np.zeros(count * hop, dtype=np.float64)
-    padded[: samples.size] = samples
-    frames = padded.reshape(count, hop)
-    # The last window is averaged over the samples it really holds, not the zero padding.
-    lengths = np.full(count, hop, dtype=np.float64)
-    lengths[-1] = samples.size - (count - 1) * hop
-    rms = np.sqrt(np.einsum("ij,ij->i", frames, frames) / lengths)
+    full = samples.size // hop
+    count = full + (1 if samples.size % hop else 0)
+    power = np.empty(count, dtype=np.float64)
+    frames = samples[: full * hop].reshape(full, hop)  # a view: no copy of a 4-hour track
+    # Blocks bound the float64 working copy to a few MB whatever the length.
+    for a in range(0, full, _BLOCK_WINDOWS):
+        block = frames[a : a + _BLOCK_WINDOWS].astype(np.float64)
+        power[a : a + len(block)] = np.einsum("ij,ij->i", block, block) / hop
+    if count > full:
+        # The last, partial window is averaged over the samples it really holds.
+        tail = samples[full * hop :].astype(np.float64)
+        power[-1] = float(tail @ tail) / tail.size
     with np.errstate(divide="ignore"):
-        db = 20.0 * np.log10(rms)
+        db = 10.0 * np.log10(power)  # 10 log10(mean square) = 20 log10(RMS)
     return LoudnessEnvelope(window, np.maximum(db, SILENCE_DB).astype(np.float32))
+
+
+_BLOCK_WINDOWS = 4096
 
 
 def _require_audio(src: str | Path) -> None:

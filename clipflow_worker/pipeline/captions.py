@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -63,8 +64,15 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
     "karaoke": CaptionStyle("karaoke", "karaoke", font_size=0.055, max_words=6, outline=0.07, lift=0.03, font_role="body"),
 }
 
-# Advance widths (em) a little above DejaVu Sans Bold's, so estimates err on the narrow side.
-_EM_UPPER, _EM_LOWER, _EM_NARROW = 0.80, 0.66, 0.40
+# Advance widths (em) of DejaVu Sans Bold for printable ASCII (read from the font with fontTools),
+# padded by _WIDTH_MARGIN so other bold sans faces fit too; other characters count as wide.
+_ASCII = ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'
+_ASCII_EM = (
+    0.35, 0.46, 0.52, 0.84, 0.7, 1, 0.87, 0.31, 0.46, 0.46, 0.52, 0.84, 0.38, 0.42, 0.38, 0.37, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.84, 0.84, 0.84, 0.58, 1, 0.77, 0.76, 0.73, 0.83, 0.68, 0.68, 0.82, 0.84, 0.37, 0.37, 0.77, 0.64, 1, 0.84, 0.85, 0.73, 0.85, 0.77, 0.72, 0.68, 0.81, 0.77, 1.1, 0.77, 0.72, 0.73, 0.46, 0.37, 0.46, 0.84, 0.5, 0.5, 0.67, 0.72, 0.59, 0.72, 0.68, 0.44, 0.72, 0.71, 0.34, 0.34, 0.67, 0.34, 1.04, 0.71, 0.69, 0.72, 0.72, 0.49, 0.6, 0.48, 0.71, 0.65, 0.92, 0.65, 0.65, 0.58, 0.71, 0.37, 0.71, 0.84,
+)  # fmt: skip
+_ADVANCE_EM = dict(zip(_ASCII, _ASCII_EM))
+_WIDE_EM, _OTHER_EM = 1.0, 0.8
+_WIDTH_MARGIN = 1.08
 _SENTENCE_END = (".", "?", "!", "…")
 _PAUSE = 0.7  # seconds of silence that start a new line
 _HOLD = 0.25  # a line stays this long after its last word when the next one is far off
@@ -100,10 +108,20 @@ def build_ass(
     return _header(fmt) + _style_line(spec, layout, brand) + _events_section(events)
 
 
-def write_ass(path: str | Path, words: Sequence[Word], fmt: OutputFormat, **kwargs: object) -> Path:
-    """Write ``build_ass(words, fmt, **kwargs)`` to ``path`` (UTF-8) and return the path."""
+def write_ass(
+    path: str | Path,
+    words: Sequence[Word],
+    fmt: OutputFormat,
+    *,
+    clip_start: float,
+    clip_end: float,
+    style: str = "hormozi",
+    brand: BrandKit | None = None,
+) -> Path:
+    """Write ``build_ass(...)`` to ``path`` (UTF-8) and return the path."""
     path = Path(path)
-    path.write_text(build_ass(words, fmt, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
+    script = build_ass(words, fmt, clip_start=clip_start, clip_end=clip_end, style=style, brand=brand)
+    path.write_text(script, encoding="utf-8")
     return path
 
 
@@ -158,15 +176,14 @@ def _must_break(current: list[Word], word: Word, spec: CaptionStyle, max_width: 
 
 def text_width(text: str, font_size: float) -> float:
     """Estimated rendered width in pixels of ``text`` at ``font_size`` (bold sans, a little generous)."""
-    em = 0.0
-    for ch in text:
-        if ch.isupper() or ch.isdigit() or ch in "mwMW@%&":
-            em += _EM_UPPER
-        elif ch.isalpha():
-            em += _EM_LOWER
-        else:
-            em += _EM_NARROW
-    return em * font_size
+    em = sum(_advance(ch) for ch in text)
+    return em * font_size * _WIDTH_MARGIN
+
+
+def _advance(ch: str) -> float:
+    if ch in _ADVANCE_EM:
+        return _ADVANCE_EM[ch]
+    return _WIDE_EM if unicodedata.east_asian_width(ch) in ("W", "F") else _OTHER_EM
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .audio import SAMPLE_RATE, decode_pcm, extract_wav, loudness_envelope
+from .audio import SAMPLE_RATE, extract_wav, loudness_envelope, read_wav
 from .faces import track_speaker
 from .probe import ProbeLimits, probe_media
 from .render import render_clip_variants
@@ -104,7 +104,7 @@ def analyze_video(
     with tempfile.TemporaryDirectory(prefix="clipflow-audio-") as tmp:
         progress("audio", STEPS["audio"][0], "Extracting the audio")
         wav = extract_wav(source, Path(tmp) / "audio.wav")
-        samples = decode_pcm(wav)
+        samples = read_wav(wav)  # our own 16 kHz WAV: no second ffmpeg run
         _check_complete(info, len(samples) / SAMPLE_RATE)
         loudness = loudness_envelope(samples)
         if transcript is None:

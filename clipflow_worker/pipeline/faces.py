@@ -139,7 +139,7 @@ class HaarFaceDetector:
 @dataclass
 class _Track:
     last: FaceBox
-    total_area: float = 0.0
+    weight: float = 0.0  # sum of face sizes (sqrt of area): presence counts more than closeness
     faces: dict[int, FaceBox] = field(default_factory=dict)  # sample index -> face
 
 
@@ -213,13 +213,13 @@ def _upright(frame: av.VideoFrame, width: int, pixel_format: str) -> np.ndarray:
 
 
 def main_faces(samples: Sequence[FaceSample]) -> list[FaceBox | None]:
-    """Per sample, the face of the most persistent track (total face area over the span)."""
+    """Per sample, the face of the most persistent track (face sizes summed over the span)."""
     best: list[tuple[float, FaceBox] | None] = [None] * len(samples)
     for track in _link_tracks(samples):
         for index, face in track.faces.items():
             current = best[index]
-            if current is None or track.total_area > current[0]:
-                best[index] = (track.total_area, face)
+            if current is None or track.weight > current[0]:
+                best[index] = (track.weight, face)
     return [b[1] if b else None for b in best]
 
 
@@ -235,7 +235,7 @@ def _link_tracks(samples: Sequence[FaceSample]) -> list[_Track]:
                 tracks.append(track)
             taken.add(id(track))
             track.last = face
-            track.total_area += face.area
+            track.weight += face.area**0.5
             track.faces[index] = face
     return tracks
 
@@ -352,7 +352,7 @@ def crop_path_from_samples(
     centres = smooth_centres([f.cx if f else None for f in faces], dead_zone=0.15 * crop_width)
     low, high = crop_width / 2, 1 - crop_width / 2
     points = [(round(s.t, 3), round(min(high, max(low, x)), 4)) for s, x in zip(samples, centres)]
-    best = max((f.area, s.t) for s, f in zip(samples, faces) if f is not None)[1]
+    best = max(((s.t, f) for s, f in zip(samples, faces) if f is not None), key=lambda pair: pair[1].area)[0]
     return CropPath(
         keyframes=tuple(simplify_path(points, tolerance=0.01, max_points=max_keyframes)),
         aspect=aspect,

@@ -25,6 +25,7 @@ import cv2
 from .captions import build_ass, fonts_dir
 from .faces import CropPath
 from .ffmpeg import FFmpegError, ffmpeg_binary, safe_input
+from .probe import _REFERENCING_FORMATS  # one list of playlist-like formats for the whole pipeline
 from .types import FORMATS, BrandKit, MediaError, OutputFormat, ProgressFn, Word, no_progress
 
 THUMBNAIL_KEY = "thumbnail"
@@ -45,11 +46,13 @@ class EncodeSettings:
 
 @dataclass(frozen=True)
 class SourceGeometry:
-    """What the filter graph must know about the source: upright size and audio."""
+    """What the filter graph must know about the source: upright size, length and audio."""
 
     display_width: int
     display_height: int
+    duration: float  # seconds; 0.0 when the container does not say
     has_audio: bool
+    sample_aspect: float = 1.0  # pixel width / height as stored (anamorphic video is not 1)
 
     @property
     def aspect(self) -> float:
@@ -57,26 +60,68 @@ class SourceGeometry:
 
 
 def read_geometry(source: str | Path) -> SourceGeometry:
-    """Upright (display-matrix applied, square-pixel) size of the first video frame, and whether audio exists."""
+    """Upright (display matrix applied, square pixels) size of the first frame, duration and audio presence."""
     try:
         container = av.open(os.fspath(source), options={"protocol_whitelist": "file"})
     except (av.FFmpegError, ValueError) as exc:
         raise MediaError("The video could not be opened for rendering.") from exc
     with container:
+        _refuse_playlists(container)
         if not container.streams.video:
             raise MediaError("This file has no video stream.")
         stream = container.streams.video[0]
-        frame = next(container.decode(stream), None)
+        try:
+            frame = next(container.decode(stream), None)
+        except av.FFmpegError as exc:
+            raise MediaError("The video's pictures could not be decoded; the file may be corrupt.") from exc
         if frame is None:
             raise MediaError("The video has no picture to render.")
-        sar = stream.sample_aspect_ratio
-        width = round(frame.width * float(sar)) if sar and float(sar) > 0 else frame.width
+        sar = float(stream.sample_aspect_ratio or 1) or 1.0
+        width = round(frame.width * sar)
+        # MediaInfo.rotation would do, but frame.rotation is what the decoder really applies.
         rotated = (int(frame.rotation or 0) // 90) % 2 == 1
         return SourceGeometry(
             display_width=frame.height if rotated else width,
             display_height=width if rotated else frame.height,
+            duration=container.duration / av.time_base if container.duration else 0.0,
             has_audio=bool(container.streams.audio),
+            sample_aspect=sar,
         )
+
+
+def check_music(path: str | Path) -> None:
+    """Refuse a music bed that is not a plain local audio file (playlists could pull in other files)."""
+    try:
+        container = av.open(os.fspath(path), options={"protocol_whitelist": "file"})
+    except (av.FFmpegError, ValueError) as exc:
+        raise MediaError("The music track could not be opened; upload an MP3, M4A or WAV file.") from exc
+    with container:
+        _refuse_playlists(container)
+        if not container.streams.audio:
+            raise MediaError("The music track has no sound.")
+
+
+def _refuse_playlists(container: av.container.InputContainer) -> None:
+    if set(container.format.name.split(",")) & _REFERENCING_FORMATS:
+        raise MediaError("Playlists and file lists are not accepted; upload the media file itself.")
+
+
+@dataclass(frozen=True)
+class _Request:
+    source: Path
+    start: float
+    duration: float
+    targets: list[OutputFormat]
+    out_dir: Path
+    work: Path  # scratch folder for captions and the normalised watermark
+    words: Sequence[Word]
+    style: str | None
+    brand: BrandKit | None
+    crop_path: CropPath | None
+    music: Path | None
+    encode: EncodeSettings
+    thumbnail: bool
+    stem: str
 
 
 def render_clip_variants(
@@ -99,20 +144,26 @@ def render_clip_variants(
 ) -> dict[str, Path]:
     """Render ``[start, end)`` of ``source`` into each format (plus ``"thumbnail"``, a JPEG) with one ffmpeg run."""
     targets = _formats(formats)
+    if brand and brand.watermark_path:
+        _watermark_position(targets[0], brand.watermark_position)  # refuse a bad position before any work
+    geometry = read_geometry(source)
+    if music is not None:
+        check_music(music)
+    if geometry.duration:
+        end = min(end, geometry.duration)  # a span that overruns the file would lose its thumbnail
     if end - start <= 0:
-        raise MediaError("The clip has no length (its end is not after its start).")
+        raise MediaError("The clip has no length (its end is not after its start, or it starts after the video ends).")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    geometry = read_geometry(source)
-    duration = end - start
     work = Path(tempfile.mkdtemp(prefix="clipflow-render-"))
     try:
-        plan = _RenderPlan(geometry, targets, duration, crop_path, encode)
-        args = plan.build(
-            source, start, work, out_dir, stem,
-            words=words, style=style, brand=brand, music=music, thumbnail=thumbnail,
+        request = _Request(
+            source=Path(source), start=start, duration=end - start, targets=targets, out_dir=out_dir, work=work,
+            words=words, style=style, brand=brand, crop_path=crop_path, music=Path(music) if music else None,
+            encode=encode, thumbnail=thumbnail, stem=stem,
         )  # fmt: skip
-        _run_with_progress(args, timeout=timeout, duration=duration, progress=progress)
+        plan = _RenderPlan(request, geometry)
+        _run_with_progress(plan.arguments(), timeout=timeout, duration=request.duration, progress=progress)
         return plan.commit()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -133,133 +184,111 @@ def output_name(stem: str, fmt: OutputFormat) -> str:
 
 
 class _RenderPlan:
-    """Builds the ffmpeg arguments for one render and knows which files it will produce."""
+    """The ffmpeg arguments for one render, and the files they produce."""
 
-    def __init__(
-        self,
-        geometry: SourceGeometry,
-        targets: list[OutputFormat],
-        duration: float,
-        crop_path: CropPath | None,
-        encode: EncodeSettings,
-    ) -> None:
+    def __init__(self, request: _Request, geometry: SourceGeometry) -> None:
+        self.request = request
         self.geometry = geometry
-        self.targets = targets
-        self.duration = duration
-        self.crop_path = crop_path
-        self.encode = encode
         self.outputs: dict[str, tuple[Path, Path]] = {}  # key -> (partial file, final file)
+        self.inputs: list[str] = []
+        self.graph: list[str] = []
 
-    def build(
-        self,
-        source: str | Path,
-        start: float,
-        work: Path,
-        out_dir: Path,
-        stem: str,
-        *,
-        words: Sequence[Word],
-        style: str | None,
-        brand: BrandKit | None,
-        music: str | Path | None,
-        thumbnail: bool,
-    ) -> list[str]:
-        inputs = safe_input(source, seek=start, duration=self.duration)
-        graph: list[str] = []
-        n = len(self.targets)
-        graph.append(f"[0:v]setpts=PTS-STARTPTS,split={n}{_labels('src', n)}")
-        next_input = 1
-        audio_labels: list[str] = []
-        if music is not None:
-            inputs += ["-stream_loop", "-1", *safe_input(music, duration=self.duration)]
-            graph.append(_music_graph(self.geometry.has_audio, next_input, self.duration, n))
-            audio_labels = [f"[aout{i}]" for i in range(n)]
-            next_input += 1
-        watermark_labels: list[str | None] = [None] * n
-        if brand and brand.watermark_path:
-            inputs += ["-f", "image2", "-pattern_type", "none", *safe_input(_normalised_watermark(brand.watermark_path, work))]
-            graph.append(_watermark_split(next_input, brand.watermark_opacity, self.targets))
-            watermark_labels = [f"[wm{i}]" for i in range(n)]
-            next_input += 1
+    def arguments(self) -> list[str]:
+        r, n = self.request, len(self.request.targets)
+        self.inputs = safe_input(r.source, seek=r.start, duration=r.duration)
+        # Crop maths assumes square pixels: widen anamorphic video once, before the split.
+        square = "" if abs(self.geometry.sample_aspect - 1) < 0.01 else "scale='trunc(iw*sar/2)*2':ih,setsar=1,"
+        self.graph = [f"[0:v]setpts=PTS-STARTPTS,{square}split={n}{_labels('src', n)}"]
+        audio = self._add_music() if r.music else None
+        watermarks = self._add_watermark() if r.brand and r.brand.watermark_path else [None] * n
+        thumb_index = _thumbnail_branch(r.targets) if r.thumbnail else None
         outputs: list[str] = []
-        thumb_index = _thumbnail_branch(self.targets) if thumbnail else None
-        for i, fmt in enumerate(self.targets):
+        for i, fmt in enumerate(r.targets):
+            self.graph.append(f"[src{i}]{self._reframe(i, fmt)}[v{i}]")
             label = f"[v{i}]"
-            graph.append(f"[src{i}]{self._reframe(i, fmt)}{label}")
             if i == thumb_index:
-                graph.append(f"{label}split[v{i}main][thumbsrc]")
-                graph.append(f"[thumbsrc]select='gte(t,{self._thumbnail_time():.3f})'[thumb]")
+                self.graph.append(f"[v{i}]split[v{i}main][thumbsrc]")
+                # trim (not select) ends the branch after one frame, so it stops costing anything; its
+                # own scale lets the JPEG take full range without dragging the video along.
+                self.graph.append(f"[thumbsrc]trim=start={self._thumbnail_time():.3f},trim=end_frame=1,scale[thumb]")
                 label = f"[v{i}main]"
-            label = self._decorate(graph, i, fmt, label, work, words, style, brand, watermark_labels[i])
-            outputs += self._video_output(i, fmt, label, audio_labels, out_dir, stem)
+            label = self._decorate(i, fmt, label, watermarks[i])
+            outputs += self._video_output(fmt, label, audio[i] if audio else None)
         if thumb_index is not None:
-            outputs += self._thumbnail_output(out_dir, stem)
-        return [*inputs, "-filter_complex", ";".join(graph), *outputs]
+            outputs += self._thumbnail_output()
+        return [*self.inputs, "-filter_complex", ";".join(self.graph), *outputs]
+
+    def _next_input(self) -> int:
+        return self.inputs.count("-i")
+
+    def _add_music(self) -> list[str]:
+        r, n = self.request, len(self.request.targets)
+        index = self._next_input()
+        assert r.music is not None
+        self.inputs += ["-stream_loop", "-1", *safe_input(r.music, duration=r.duration)]
+        self.graph.append(_music_graph(self.geometry.has_audio, index, r.duration, n))
+        return [f"[aout{i}]" for i in range(n)]
+
+    def _add_watermark(self) -> list[str | None]:
+        r = self.request
+        assert r.brand is not None and r.brand.watermark_path
+        index = self._next_input()
+        image = _normalised_watermark(r.brand.watermark_path, r.work)
+        self.inputs += ["-f", "image2", "-pattern_type", "none", *safe_input(image)]
+        self.graph.append(_watermark_split(index, r.brand.watermark_opacity, r.targets))
+        return [f"[wm{i}]" for i in range(len(r.targets))]
 
     def _reframe(self, i: int, fmt: OutputFormat) -> str:
         target = fmt.width / fmt.height
         size = f"{fmt.width}:{fmt.height}"
         if abs(target / self.geometry.aspect - 1) < 0.02:
             return f"scale={size},setsar=1"
-        if target < self.geometry.aspect and self.crop_path is not None:
-            x = crop_x_expression(self.crop_path, MAX_CROP_SEGMENTS)
+        if target < self.geometry.aspect and self.request.crop_path is not None:
+            x = crop_x_expression(self.request.crop_path, MAX_CROP_SEGMENTS)
             return f"crop=w='trunc(min(iw,ih*{target:.6f})/2)*2':h=ih:x='{x}':y=0,scale={size},setsar=1"
         return blurred_fill(fmt, tag=str(i))
 
-    def _decorate(
-        self,
-        graph: list[str],
-        i: int,
-        fmt: OutputFormat,
-        label: str,
-        work: Path,
-        words: Sequence[Word],
-        style: str | None,
-        brand: BrandKit | None,
-        watermark: str | None,
-    ) -> str:
+    def _decorate(self, i: int, fmt: OutputFormat, label: str, watermark: str | None) -> str:
+        r = self.request
         steps: list[str] = []
-        if style and words:
-            ass = work / f"captions_{i}.ass"
-            ass.write_text(build_ass(words, fmt, clip_start=0.0, clip_end=self.duration, style=style, brand=brand), encoding="utf-8")
-            steps.append(_ass_filter(ass))
-        steps.append("format=yuv420p")
-        graph.append(f"{label}{','.join(steps)}[dec{i}]")
+        if r.style and r.words:
+            ass = r.work / f"captions_{i}.ass"
+            script = build_ass(r.words, fmt, clip_start=r.start, clip_end=r.start + r.duration, style=r.style, brand=r.brand)
+            ass.write_text(script, encoding="utf-8")
+            steps.append(ass_filter(ass))
+        # Limited range, whatever the source (phones record full range): what players expect.
+        steps.append("scale=out_range=tv,format=yuv420p")
+        self.graph.append(f"{label}{','.join(steps)}[dec{i}]")
         if watermark is None:
             return f"[dec{i}]"
-        x, y = _watermark_position(fmt, brand.watermark_position if brand else "top-right")
-        graph.append(f"[dec{i}]{watermark}overlay=x='{x}':y='{y}':format=auto,format=yuv420p[out{i}]")
+        x, y = _watermark_position(fmt, r.brand.watermark_position if r.brand else "top-right")
+        self.graph.append(f"[dec{i}]{watermark}overlay=x='{x}':y='{y}':format=auto,format=yuv420p[out{i}]")
         return f"[out{i}]"
 
-    def _video_output(
-        self, i: int, fmt: OutputFormat, label: str, audio_labels: list[str], out_dir: Path, stem: str
-    ) -> list[str]:
-        final = out_dir / output_name(stem, fmt)
+    def _video_output(self, fmt: OutputFormat, label: str, audio_label: str | None) -> list[str]:
+        r = self.request
+        final = r.out_dir / output_name(r.stem, fmt)
         partial = final.with_name(final.stem + ".part.mp4")
         self.outputs[fmt.name] = (partial, final)
-        if audio_labels:
-            audio = ["-map", audio_labels[i]]
-        elif self.geometry.has_audio:
-            audio = ["-map", "0:a:0"]
-        else:
-            audio = []
-        codec_audio = ["-c:a", "aac", "-b:a", self.encode.audio_bitrate] if audio else []
+        if audio_label is None and self.geometry.has_audio:
+            audio_label = "0:a:0"
+        audio = ["-map", audio_label, "-c:a", "aac", "-b:a", r.encode.audio_bitrate] if audio_label else []
         return [
-            "-map", label, *audio,
-            "-c:v", "libx264", "-preset", self.encode.preset, "-crf", str(self.encode.crf),
-            "-pix_fmt", "yuv420p", *codec_audio, "-movflags", "+faststart", str(partial),
+            "-map", label, "-c:v", "libx264", "-preset", r.encode.preset, "-crf", str(r.encode.crf),
+            "-pix_fmt", "yuv420p", *audio, "-movflags", "+faststart", str(partial),
         ]  # fmt: skip
 
-    def _thumbnail_output(self, out_dir: Path, stem: str) -> list[str]:
-        final = out_dir / f"{stem}_thumb.jpg"
+    def _thumbnail_output(self) -> list[str]:
+        final = self.request.out_dir / f"{self.request.stem}_thumb.jpg"
         partial = final.with_name(final.stem + ".part.jpg")
         self.outputs[THUMBNAIL_KEY] = (partial, final)
         return ["-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", str(partial)]
 
     def _thumbnail_time(self) -> float:
         # Largest frontal face is the most "looking at the camera" moment; else a third in.
-        moment = self.crop_path.best_time if self.crop_path else self.duration / 3
-        return min(max(0.0, moment), max(0.0, self.duration - 0.2))
+        r = self.request
+        moment = r.crop_path.best_time if r.crop_path else r.duration / 3
+        return min(max(0.0, moment), max(0.0, r.duration - 0.2))
 
     def commit(self) -> dict[str, Path]:
         """Move finished files into place (a rerun overwrites, a failed run leaves none)."""
@@ -307,8 +336,9 @@ def blurred_fill(fmt: OutputFormat, tag: str = "") -> str:
     sw, sh = _even(w / _BLUR_DOWNSCALE), _even(h / _BLUR_DOWNSCALE)
     return (
         f"split[bgsrc{tag}][fgsrc{tag}];"
-        f"[bgsrc{tag}]scale={sw}:{sh}:force_original_aspect_ratio=increase,crop={sw}:{sh},boxblur=6:2,"
-        f"scale={w}:{h},setsar=1[bg{tag}];"
+        # Bilinear is plenty for a picture that is blurred anyway, and cheaper than bicubic.
+        f"[bgsrc{tag}]scale={sw}:{sh}:force_original_aspect_ratio=increase:flags=bilinear,crop={sw}:{sh},boxblur=6:2,"
+        f"scale={w}:{h}:flags=bilinear,setsar=1[bg{tag}];"
         f"[fgsrc{tag}]scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1[fg{tag}];"
         f"[bg{tag}][fg{tag}]overlay=x=(W-w)/2:y=(H-h)/2"
     )
@@ -373,7 +403,8 @@ def _watermark_position(fmt: OutputFormat, position: str) -> tuple[str, str]:
     return positions[position]
 
 
-def _ass_filter(path: Path) -> str:
+def ass_filter(path: Path) -> str:
+    """The ``ass`` filter for a script file, with our fonts folder and paths escaped for a filtergraph."""
     option = f"ass=filename={_filter_value(str(path))}"
     fonts = fonts_dir()
     if fonts is not None:
@@ -407,6 +438,9 @@ def _run_with_progress(args: list[str], *, timeout: float, duration: float, prog
         proc.wait()
     finally:
         timer.cancel()
+        if proc.poll() is None:  # the progress callback raised (e.g. the job was cancelled)
+            proc.kill()
+            proc.wait()
         reader.join(timeout=5)
     if timed_out.is_set():
         raise FFmpegError(f"Rendering took longer than {int(timeout)} seconds and was stopped.")

@@ -21,9 +21,10 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from .audio import SAMPLE_RATE, load_audio
 from .types import MediaError, ProgressFn, Segment, Transcript, Word, no_progress
@@ -66,6 +67,10 @@ class TranscriptionEngine(Protocol):
     model: str
 
     def transcribe(self, audio_path: str | Path, progress: ProgressFn = no_progress) -> Transcript: ...
+
+    def pipeline(self) -> Any:
+        """Load the model now (once per process); a worker calls it at start-up so its first job does not wait."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -164,8 +169,10 @@ class FasterWhisperEngine:
 
     def pipeline(self) -> Any:
         """The process-wide ``BatchedInferencePipeline`` for this model and device."""
-        key = ("faster-whisper", str(self.model_path), self.options.device, self.options.compute_type, self.options.cpu_threads)
-        return _cached(key, self._load)
+        return _cached(self._key(), self._load)
+
+    def _key(self) -> tuple[str, ...]:
+        return ("faster-whisper", str(self.model_path), self.options.device, self.options.compute_type, str(self.options.cpu_threads))
 
     def _load(self) -> Any:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -188,18 +195,22 @@ class FasterWhisperEngine:
         if audio.size == 0:
             raise NoSpeechError()
         progress(0.02, "Finding speech")
-        raw_segments, info = pipeline.transcribe(
-            audio,
-            language=self.options.language,
-            task="transcribe",
-            beam_size=self.options.beam_size,
-            batch_size=self.options.batch_size,
-            vad_filter=True,
-            word_timestamps=True,
-        )
-        if info.duration_after_vad <= 0:
-            raise NoSpeechError()
-        segments = _collect_segments(raw_segments, duration, progress)
+        # The pipeline keeps the last word's time between batches (for word timestamps), so
+        # two jobs sharing it from different threads must take turns; CTranslate2 runs one
+        # generation at a time per model anyway, so nothing is lost.
+        with _lock_for(self._key()):
+            raw_segments, info = pipeline.transcribe(
+                audio,
+                language=self.options.language,
+                task="transcribe",
+                beam_size=self.options.beam_size,
+                batch_size=self.options.batch_size,
+                vad_filter=True,
+                word_timestamps=True,
+            )
+            if info.duration_after_vad <= 0:
+                raise NoSpeechError()
+            segments = _collect_segments(raw_segments, duration, progress)
         if not segments:
             raise NoSpeechError()
         progress(1.0, "Transcribed")
@@ -240,8 +251,9 @@ def _clean_words(raw: Iterable[tuple[str, float, float, float]], duration: float
             continue
         start = min(max(float(start), cursor), duration)
         end = min(max(float(end), start), duration)
-        if words and raw_text[0] in _JOINERS:
-            # Whisper splits "one-page" into "one" + "-page"; captions must not show "one -page".
+        if words and _continues_word(raw_text):
+            # Whisper splits "one-page" into "one" + "-page" and "90%" into "90" + "%";
+            # captions must not show "one -page" or "90 %".
             last = words[-1]
             words[-1] = Word(last.text + text, last.start, round(end, 3), round(min(last.confidence, float(confidence)), 3))
         else:
@@ -250,8 +262,12 @@ def _clean_words(raw: Iterable[tuple[str, float, float, float]], duration: float
     return words
 
 
-# A token that starts with one of these (no space before it) continues the previous word.
-_JOINERS = frozenset("-\u2010\u2011\u2013'\u2019")
+def _continues_word(raw_text: str) -> bool:
+    # Whisper marks a new word with a leading space. A token without one that starts with
+    # punctuation belongs to the word before; letters without a space are left alone,
+    # since languages written without spaces (Chinese, Japanese, Thai) look like that.
+    first = raw_text[0]
+    return not first.isspace() and not first.isalnum()
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,8 +289,10 @@ class WhisperXEngine:
 
     def pipeline(self) -> Any:
         """The process-wide whisperx ``FasterWhisperPipeline`` for this model and device."""
-        key = ("whisperx", str(self.model_path), self.options.device, self.options.compute_type, self.options.cpu_threads)
-        return _cached(key, self._load)
+        return _cached(self._key(), self._load)
+
+    def _key(self) -> tuple[str, ...]:
+        return ("whisperx", str(self.model_path), self.options.device, self.options.compute_type, str(self.options.cpu_threads))
 
     def _load(self) -> Any:
         return self._whisperx.load_model(
@@ -289,6 +307,7 @@ class WhisperXEngine:
 
     def _aligner(self, language: str) -> tuple[Any, dict[str, Any]]:
         assert self.align_model is not None
+        _require_punkt(language)
         key = ("whisperx-align", str(self.align_model), language, self.options.device)
         return _cached(
             key,
@@ -309,12 +328,15 @@ class WhisperXEngine:
         language = self.options.language or (None if pipeline.model.model.is_multilingual else "en")
         aligning = self.align_model is not None
         share = 0.7 if aligning else 0.97
-        result = pipeline.transcribe(
-            audio,
-            batch_size=self.options.batch_size,
-            language=language,
-            progress_callback=lambda percent: progress(min(0.99, 0.02 + share * percent / 100.0), "Transcribing"),
-        )
+        # whisperx's pipeline swaps its tokenizer in and out during a call, so two jobs
+        # sharing it from different threads must take turns.
+        with _lock_for(self._key()):
+            result = pipeline.transcribe(
+                audio,
+                batch_size=self.options.batch_size,
+                language=language,
+                progress_callback=lambda percent: progress(min(0.99, 0.02 + share * percent / 100.0), "Transcribing"),
+            )
         raw_segments = [s for s in result["segments"] if s.get("text", "").strip()]
         if not raw_segments:
             raise NoSpeechError()
@@ -343,6 +365,22 @@ def _import_whisperx() -> Any:
         raise EngineUnavailableError(
             "The whisperx engine is not installed on this worker; install the extra "
             "(pip install 'clipflow[whisperx]') or use the faster-whisper engine."
+        ) from exc
+
+
+def _require_punkt(language: str) -> None:
+    # whisperx.align splits sentences with NLTK's punkt_tab data and, when that is missing,
+    # calls nltk.download() in the middle of a job. Refuse before it gets the chance.
+    import nltk
+    from whisperx import alignment
+
+    punkt_lang = getattr(alignment, "PUNKT_LANGUAGES", {}).get(language, "english")
+    try:
+        nltk.data.find(f"tokenizers/punkt_tab/{punkt_lang}/")
+    except LookupError as exc:
+        raise TranscriptionSetupError(
+            f"Word alignment needs NLTK's punkt_tab data for {punkt_lang!r}, which is not installed "
+            "(set NLTK_DATA to a directory holding tokenizers/punkt_tab). Nothing is downloaded at run time."
         ) from exc
 
 
@@ -413,15 +451,22 @@ _CACHE: dict[tuple[str, ...], Any] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached(key: tuple[str | int, ...], load: Callable[[], Any]) -> Any:
+def _cached(key: tuple[str, ...], load: Callable[[], Any]) -> Any:
     # One lock for all loads: two jobs starting together must not both load a model
     # (double the memory); a load is rare, so serialising loads costs nothing.
-    skey = tuple(str(k) for k in key)
     with _CACHE_LOCK:
-        if skey not in _CACHE:
-            log.info("loading transcription model %s", skey)
-            _CACHE[skey] = load()
-        return _CACHE[skey]
+        if key not in _CACHE:
+            log.info("loading transcription model %s", key)
+            _CACHE[key] = load()
+        return _CACHE[key]
+
+
+_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
+
+
+def _lock_for(key: tuple[str, ...]) -> threading.Lock:
+    with _CACHE_LOCK:
+        return _LOCKS.setdefault(key, threading.Lock())
 
 
 def _resolve_device(device: str) -> str:

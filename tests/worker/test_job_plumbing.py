@@ -20,7 +20,7 @@ from clipflow_api.storage import get_storage
 from clipflow_worker.settings import MediaWorker, redis_settings
 from clipflow_worker.tasks.maintenance import sweep_jobs
 from tests.fixtures import builders
-from tests.fixtures.media import make_video
+from tests.fixtures.lavfi import make_video
 
 
 async def _stored_video(committed: AsyncSession, tmp_path: Path, content: bytes | None = None):
