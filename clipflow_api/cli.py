@@ -78,8 +78,14 @@ def process(
 
     if style not in CAPTION_STYLES:
         raise typer.BadParameter(f"unknown style {style!r}; choose from {', '.join(CAPTION_STYLES)}", param_hint="--style")
+    from clipflow_worker.pipeline.llm import llm_refiner
+
+    from .config import get_settings
+
+    settings = get_settings()  # LLM_* settings, when all set, refine titles and scores
     options = ClipOptions(style=style, max_clips=clips, min_duration=min_seconds, max_duration=max_seconds,
-                          asr_engine=engine, asr_model=model)
+                          asr_engine=engine, asr_model=model,
+                          refine=llm_refiner(settings.llm_provider, settings.llm_base_url, settings.llm_api_key, settings.llm_model))
     try:
         manifest = process_file(file, out, options)
     except MediaError as exc:
@@ -100,6 +106,29 @@ def serve(
     import uvicorn
 
     uvicorn.run("clipflow_api.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@app.command()
+def demo(port: int = typer.Option(None, help="API port (default: a free one).")) -> None:
+    """Process the bundled sample video through the API and a worker, with live progress."""
+    from .demo import run_demo
+
+    raise typer.Exit(asyncio.run(run_demo(port)))
+
+
+@app.command("export-schema")
+def export_schema(
+    output: str = typer.Option(None, "--output", "-o", help="Write to this file instead of printing."),
+) -> None:
+    """Print the GraphQL schema (SDL); schema.graphql at the repository root is this output."""
+    from .graphql.schema import export_sdl
+
+    sdl = export_sdl()
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(sdl)
+    else:
+        sys.stdout.write(sdl)
 
 
 def main() -> None:  # pragma: no cover

@@ -15,13 +15,13 @@ import json
 import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
-from .types import ClipCandidate
+from .types import ClipCandidate, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -305,3 +305,15 @@ def _copy(clip: ClipCandidate, **changes: Any) -> ClipCandidate:
     # Fresh lists: callers may keep and mutate the originals.
     base = {f: list(getattr(clip, f)) for f in ("topics", "keywords", "emotions", "reasons")}
     return dataclasses.replace(clip, **{**base, **changes})
+
+
+def llm_refiner(
+    provider: str | None, base_url: str | None, api_key: str | None, model: str | None
+) -> Callable[[list[ClipCandidate], Transcript], list[ClipCandidate]] | None:
+    """A ``ClipOptions.refine`` callable when all four settings are given, else None (local scoring only)."""
+    if not (provider and base_url and api_key and model):
+        return None
+    if provider not in ("openai", "anthropic"):
+        raise ValueError(f"Unknown LLM provider {provider!r}; choose openai or anthropic.")
+    config = LLMConfig(base_url=base_url, api_key=api_key, model=model, provider=provider)  # type: ignore[arg-type]
+    return lambda candidates, transcript: refine_clips(candidates, transcript.text, config)

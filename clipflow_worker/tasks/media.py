@@ -20,6 +20,7 @@ from clipflow_api.processing import repository as repo
 from clipflow_api.processing.importer import ImportRefused, download
 from clipflow_api.processing.service import upload_limit_bytes
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
+from clipflow_worker.pipeline.llm import llm_refiner
 from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
 from clipflow_worker.pipeline.types import BrandKit, Transcript
 
@@ -92,6 +93,7 @@ async def _options(run: JobRun) -> ClipOptions:
         asr_device=settings.asr_device,
         brand=brand,
         limits=ProbeLimits(max_duration=float(plan.max_video_duration)),
+        refine=llm_refiner(settings.llm_provider, settings.llm_base_url, settings.llm_api_key, settings.llm_model),
     )
 
 

@@ -320,3 +320,19 @@ def test_no_candidates_make_no_request(server: ProviderServer, provider: Behavio
 
 def test_the_config_never_shows_its_key() -> None:
     assert OPENAI_KEY not in repr(LLMConfig(base_url="http://x", api_key=OPENAI_KEY, model="m"))
+
+
+def test_the_refiner_is_built_only_from_complete_settings(server: ProviderServer, provider: Behaviour) -> None:
+    from clipflow_worker.pipeline.llm import llm_refiner
+    from clipflow_worker.pipeline.types import Segment, Transcript, Word
+
+    assert llm_refiner(None, base_url(server), OPENAI_KEY, "gpt-test") is None
+    assert llm_refiner("openai", base_url(server), None, "gpt-test") is None
+    with pytest.raises(ValueError, match="Unknown LLM provider 'gemini'"):
+        llm_refiner("gemini", base_url(server), OPENAI_KEY, "gpt-test")
+    provider.content = json.dumps(REPLY)
+    refine = llm_refiner("openai", base_url(server), OPENAI_KEY, "gpt-test")
+    transcript = Transcript("en", 62.0, (Segment(0.0, 1.0, TRANSCRIPT, (Word(TRANSCRIPT.split()[0], 0.0, 1.0),)),))
+    refined = refine(candidates(), transcript)
+    assert [c.title for c in refined] == ["The truth nobody wants to hear", "Startups don't die of money"]
+    assert TRANSCRIPT in provider.requests[0]["body"]["messages"][1]["content"]
