@@ -36,7 +36,7 @@ SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { token erro
 PROGRESS = """subscription($id: ID!) { videoProgress(videoId: $id) { status step progress message error } }"""
 VIDEO = """query($id: ID!) { node(id: $id) { ... on Video {
   title status durationSeconds languageDetected topics
-  clips(first: 20) { edges { node { title startTime endTime viralityScore hookScore engagementScore fileUrls } } }
+  clips(first: 20, sortBy: {field: VIRALITY}) { edges { node { title startTime endTime viralityScore hookScore engagementScore fileUrls } } }
 } } }"""
 
 
@@ -53,17 +53,20 @@ def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 async def _wait_ready(base: str, api: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
+    last = "no answer"
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             if api.poll() is not None:
                 raise SystemExit("the API exited while starting; see .clipflow/demo-api.log")
             try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
+                response = await client.get(f"{base}/readyz")
+                if response.status_code == 200:
                     return
+                last = response.text
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.3)
-    raise SystemExit("the API did not become ready in time")
+    raise SystemExit(f"the API did not become ready in time: {last}")
 
 
 async def _graphql(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +128,11 @@ async def run_demo(port: int | None = None) -> int:
     logs = ROOT / ".clipflow"
     logs.mkdir(exist_ok=True)
     console.print(f"[bold]ClipFlow demo[/]: database {os.environ.get('DATABASE_URL', '(default)')}, redis {os.environ.get('REDIS_URL', '(default)')}")
+    from .dbadmin import create_database_if_missing, migrate
+
+    # in threads: both run their own event loops
+    await asyncio.to_thread(create_database_if_missing)
+    await asyncio.to_thread(migrate, "head")  # idempotent; `make demo` has run it already
     api = _start(["serve", "--port", str(port)], logs / "demo-api.log")
     worker = _start(["worker", "--queue", "media"], logs / "demo-worker.log")
     try:
