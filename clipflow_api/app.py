@@ -1,25 +1,52 @@
-"""The Starlette application: lifespan owns the engine, Redis and the arq pool."""
+"""The Starlette application: lifespan owns the engine, Redis and the arq pool; GraphQL at
+/graphql (GraphiQL in development only), health checks, OAuth sign-in routes.
+
+Authentication happens once per request in ``ClipFlowGraphQL.get_context`` through
+``auth.principal.resolve_principal``; no credentials means the anonymous principal. A bad
+credential is answered before any GraphQL runs: 401 (or 403/429/400) with a GraphQL-shaped
+``errors`` body. Websockets authenticate from the ``connection_init`` payload
+(``{"authorization": "Bearer ..."}``, ``X-Workspace-Id`` as ``workspaceId``) on both
+graphql-transport-ws and the legacy graphql-ws protocol; a refused credential rejects the
+connection. Multipart uploads (``videoUpload``) are on behind a CSRF guard and a body cap
+(``graphql.uploads``): a multipart POST without a preflight-forcing header is answered 400.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from .config import Settings, get_settings
 from .db import create_app_engine, session_factory
+from .errors import AuthError, DomainError, PermissionDenied, RateLimited, ValidationError
+from .graphql.context import Context
+from .graphql.schema import build_schema
+from .graphql.uploads import BodyTooLarge, CappedFormRequestAdapter, UploadLimit, answer_too_large, guard_multipart, is_multipart
 from .processing.uploads import routes as upload_routes
 from .storage import get_storage
 from .storage.routes import routes as file_routes
+
+log = logging.getLogger(__name__)
+
+PrincipalResolver = Callable[..., Awaitable[Any]]
+Mailer = Callable[..., Awaitable[None]]
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -46,13 +73,132 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def _status_for(exc: DomainError) -> int:
+    if isinstance(exc, AuthError):
+        return 401
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, RateLimited):
+        return 429
+    if isinstance(exc, ValidationError):
+        return 400
+    return 400
+
+
+def _error_body(exc: DomainError) -> dict[str, Any]:
+    code = "UNAUTHENTICATED" if isinstance(exc, AuthError) else str(getattr(exc.code, "value", exc.code))
+    extensions: dict[str, Any] = {"code": code, "reason": str(getattr(exc.code, "value", exc.code))}
+    reset_at = getattr(exc, "reset_at", None)
+    if reset_at is not None:
+        extensions["resetAt"] = reset_at.isoformat()
+    return {"data": None, "errors": [{"message": exc.message, "extensions": extensions}]}
+
+
+async def log_mailer(*, kind: str, to: str, token: str, **extra: Any) -> None:
+    """Development stand-in for the email sender: logs that a token would be emailed."""
+    log.info("email %s to %s (token not logged)", kind, to)
+
+
+class ClipFlowGraphQL(GraphQL):
+    request_adapter_class = CappedFormRequestAdapter
+
+    def __init__(self, schema: Any, *, settings: Settings, principal_resolver: PrincipalResolver, mailer: Mailer | None) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.environment == "development" else None,
+            allow_queries_via_get=False,  # GET cannot carry mutations, but keep reads off GET too (CSRF, caches)
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            multipart_uploads_enabled=True,  # guarded in __call__
+            max_subscriptions_per_connection=20,
+        )
+        self.upload_limit = UploadLimit()
+        self.settings = settings
+        self.principal_resolver = principal_resolver
+        self.mailer = mailer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if is_multipart(scope):
+                factory = scope["app"].state.session_factory
+                guarded = await guard_multipart(scope, receive, send, limit=lambda: self.upload_limit.bytes(factory))
+                if guarded is None:
+                    return
+                receive = guarded
+            try:
+                await super().__call__(scope, receive, send)
+            except BodyTooLarge as exc:
+                await answer_too_large(scope, receive, send, exc)
+            except DomainError as exc:
+                headers = {}
+                if isinstance(exc, RateLimited) and exc.reset_at is not None:
+                    headers["Retry-After"] = str(max(1, int((exc.reset_at - datetime.now(UTC)).total_seconds())))
+                response = JSONResponse(_error_body(exc), status_code=_status_for(exc), headers=headers)
+                await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        state = request.app.state
+        ctx = Context(
+            settings=self.settings,
+            session_factory=state.session_factory,
+            redis=state.redis,
+            arq=state.arq,
+            storage=state.storage,
+            request=request,
+            response=response,
+            mailer=self.mailer,
+        )
+        if request.scope["type"] == "http":
+            ctx.principal = await self._resolve(request.app, request.headers, request)
+        return ctx
+
+    async def _resolve(self, app: Any, headers: Any, request: Any) -> Any:
+        client = getattr(request, "client", None)
+        return await self.principal_resolver(
+            headers=dict(headers),
+            client_ip=client.host if client else None,
+            session_factory=app.state.session_factory,
+            redis=app.state.redis,
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        headers: dict[str, str] = {}
+        for key, header in (("authorization", "authorization"), ("Authorization", "authorization"),
+                            ("workspaceId", "x-workspace-id"), ("x-workspace-id", "x-workspace-id")):
+            value = params.get(key)
+            if isinstance(value, str) and value:
+                headers[header] = value
+        ua = context.request.headers.get("user-agent")
+        if ua:
+            headers["user-agent"] = ua
+        try:
+            context.principal = await self._resolve(context.request.app, headers, context.request)
+        except DomainError as exc:
+            raise ConnectionRejectionError(_error_body(exc)["errors"][0]) from None
+        return None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    principal_resolver: PrincipalResolver | None = None,
+    mailer: Mailer | None = None,
+) -> Starlette:
+    """The API. ``engine`` (tests: count statements), ``principal_resolver`` and ``mailer`` can be injected."""
     settings = settings or get_settings()
+    if principal_resolver is None:
+        from .auth.principal import resolve_principal
+
+        principal_resolver = resolve_principal
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own_engine = engine is None
         app.state.settings = settings
-        app.state.engine = create_app_engine(settings)
+        app.state.engine = engine or create_app_engine(settings)
         app.state.session_factory = session_factory(app.state.engine)
         app.state.redis = Redis.from_url(settings.redis_url)
         app.state.arq = await create_pool(RedisSettings.from_dsn(settings.redis_url))
@@ -64,12 +210,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await app.state.arq.aclose()
             await app.state.redis.aclose()
-            await app.state.engine.dispose()
+            if own_engine:
+                await app.state.engine.dispose()
 
+    from .auth.routes import routes as auth_routes
+
+    graphql_app = ClipFlowGraphQL(
+        build_schema(settings), settings=settings, principal_resolver=principal_resolver,
+        mailer=mailer or (log_mailer if settings.environment == "development" else None),
+    )
     routes: list[Any] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *auth_routes,
         *upload_routes,  # resumable (tus) uploads
         *file_routes,  # signed downloads from local storage
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
     ]
-    return Starlette(debug=not settings.is_production, routes=routes, lifespan=lifespan)
+    from starlette.routing import WebSocketRoute
+
+    routes.append(WebSocketRoute("/graphql", graphql_app))
+    return Starlette(debug=settings.environment == "development", routes=routes, lifespan=lifespan)
+
+

@@ -1,9 +1,33 @@
-"""Who is calling: a user (session token or API key) acting in one workspace, or nobody."""
+"""Who is calling: a user (session token or API key) acting in one workspace, or nobody.
+
+``resolve_principal`` turns request headers into a ``Principal``:
+
+- ``Authorization: Bearer <session token>``: the user's session (sliding expiry).
+- ``Authorization: Bearer cf_live_...`` or ``X-Api-Key: cf_live_...``: an API key. Its
+  permissions are the member's, narrowed to the key's scopes, and it counts against a
+  daily limit (the key's ``rate_limit``, capped by the workspace plan's ``api_requests_daily``).
+- ``X-Workspace-Id``: the workspace to act in. Default: an API key's own workspace; for a
+  session (or a personal key), the oldest workspace the user owns, else the oldest joined.
+
+No credential: ``ANONYMOUS``. A bad credential: ``AuthError``; not a member of the chosen
+workspace: ``PermissionDenied``; over the daily limit: ``RateLimited``; a malformed
+``X-Workspace-Id``: ``ValidationError``. (HTTP: 401, 403, 429, 400.)
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..config import get_settings
+from ..db import apply_tenant, set_tenant
+from ..errors import AuthError, ErrorCode, PermissionDenied, ValidationError
+from ..permissions import effective_permissions
+from ..workspaces import repository as workspaces
+from . import ratelimit, repository, tokens
 
 
 @dataclass(frozen=True)
@@ -33,3 +57,152 @@ class Principal:
 
 
 ANONYMOUS = Principal()
+
+# Touch api_keys.last_used_at at most this often, so a busy key is not a write per request.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _workspace_choice(value: str | None) -> uuid.UUID | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise ValidationError(
+            ErrorCode.INVALID, "X-Workspace-Id must be a workspace id (a UUID).", "X-Workspace-Id"
+        ) from None
+
+
+def _credential(headers: Mapping[str, str]) -> tuple[str | None, bool]:
+    """(credential, came from X-Api-Key)."""
+    authorization = (headers.get("authorization") or "").strip()
+    api_key = (headers.get("x-api-key") or "").strip()
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            raise AuthError(ErrorCode.TOKEN_INVALID, "Send 'Authorization: Bearer <token>'.")
+        if api_key and api_key != value:
+            raise AuthError(
+                ErrorCode.TOKEN_INVALID, "Send one credential: Authorization or X-Api-Key, not two different ones."
+            )
+        return value, False
+    if api_key:
+        return api_key, True
+    return None, False
+
+
+async def resolve_principal(
+    *, headers: Mapping[str, str], client_ip: str | None, session_factory: Any, redis: Any
+) -> Principal:
+    """The request's caller, checked against sessions, API keys and memberships (commits its own session)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    credential, from_api_key_header = _credential(lowered)
+    if credential is None:
+        return ANONYMOUS
+    requested = _workspace_choice(lowered.get("x-workspace-id"))
+    user_agent = lowered.get("user-agent")
+    is_api_key = tokens.looks_like_api_key(credential)
+    if is_api_key and not tokens.api_key_is_well_formed(credential):  # a typo never reaches the database
+        raise AuthError(ErrorCode.API_KEY_INVALID, "This API key is malformed; check it was copied whole.")
+    if from_api_key_header and not is_api_key:
+        raise AuthError(ErrorCode.API_KEY_INVALID, "This is not a ClipFlow API key (they start with cf_live_).")
+    async with session_factory() as session:
+        if is_api_key:
+            principal = await _from_api_key(
+                session, redis, credential, requested=requested, client_ip=client_ip, user_agent=user_agent
+            )
+        else:
+            principal = await _from_session(
+                session, credential, requested=requested, client_ip=client_ip, user_agent=user_agent
+            )
+        await session.commit()
+    return principal
+
+
+async def _from_session(
+    session: Any, token: str, *, requested: uuid.UUID | None, client_ip: str | None, user_agent: str | None
+) -> Principal:
+    found = await repository.get_session_with_user(session, tokens.hash_token(token))
+    if found is None:
+        raise AuthError(ErrorCode.TOKEN_INVALID, "This session is not valid; sign in again.")
+    user_session, user = found
+    now = datetime.now(UTC)
+    if user_session.expires_at <= now:
+        await repository.delete_session(session, user_session.id)
+        await session.commit()
+        raise AuthError(ErrorCode.TOKEN_EXPIRED, "Your session has expired; sign in again.")
+    if user.deleted_at is not None:
+        raise AuthError(ErrorCode.TOKEN_INVALID, "This account has been closed.")
+    ttl = timedelta(days=get_settings().session_ttl_days)
+    if user_session.expires_at - now < ttl / 2:  # sliding: an active user stays signed in
+        await repository.extend_session(session, user_session.id, now + ttl)
+
+    set_tenant(session, workspace_id=None, user_id=user.id)
+    await apply_tenant(session)
+    if requested is not None:
+        member = await workspaces.get_active_membership(session, requested, user.id)
+        if member is None:
+            raise PermissionDenied(ErrorCode.NOT_A_MEMBER, "You are not a member of that workspace.")
+    else:
+        member = await workspaces.default_membership(session, user.id)
+    return Principal(
+        user_id=user.id,
+        workspace_id=member.workspace_id if member else None,
+        role=member.role if member else None,
+        permissions=effective_permissions(member.role, member.custom_permissions) if member else frozenset(),
+        session_id=user_session.id,
+        ip_address=client_ip,
+        user_agent=user_agent,
+    )
+
+
+async def _from_api_key(
+    session: Any, redis: Any, key: str, *, requested: uuid.UUID | None, client_ip: str | None, user_agent: str | None
+) -> Principal:
+    row = await repository.find_api_key_by_hash(session, tokens.hash_token(key))
+    if row is None:
+        raise AuthError(ErrorCode.API_KEY_INVALID, "Unknown API key.")
+    now = datetime.now(UTC)
+    if row.revoked_at is not None:
+        raise AuthError(ErrorCode.API_KEY_REVOKED, "This API key has been revoked.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthError(ErrorCode.API_KEY_EXPIRED, "This API key has expired.")
+    user = await repository.get_user(session, row.user_id)
+    if user is None:
+        raise AuthError(ErrorCode.API_KEY_INVALID, "This API key's account has been closed.")
+    if row.workspace_id is not None and requested not in (None, row.workspace_id):
+        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "This API key belongs to another workspace.")
+    chosen = row.workspace_id or requested
+
+    set_tenant(session, workspace_id=chosen, user_id=user.id)
+    await apply_tenant(session)
+    member = (
+        await workspaces.get_active_membership(session, chosen, user.id)
+        if chosen is not None
+        else await workspaces.default_membership(session, user.id)
+    )
+    if member is None:
+        raise PermissionDenied(ErrorCode.NOT_A_MEMBER, "The key's user is not a member of that workspace.")
+    if chosen is None:
+        set_tenant(session, workspace_id=member.workspace_id, user_id=user.id)
+        await apply_tenant(session)
+
+    limit = row.rate_limit
+    plan = await workspaces.plan_limits(session, member.workspace_id)
+    if plan is not None and plan.api_requests_daily is not None:
+        limit = min(limit, plan.api_requests_daily)
+    await ratelimit.count_request(redis, key_id=row.id, limit=limit, now=now)
+    if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_RESOLUTION:
+        await repository.touch_api_key(session, row.id, now)
+
+    permissions = effective_permissions(member.role, member.custom_permissions) & frozenset(row.scopes)
+    return Principal(
+        user_id=user.id,
+        workspace_id=member.workspace_id,
+        role=member.role,
+        permissions=permissions,
+        api_key_id=row.id,
+        ip_address=client_ip,
+        user_agent=user_agent,
+    )

@@ -9,7 +9,7 @@ workspace for Row-Level Security.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ..auth.principal import ANONYMOUS, Principal
 from ..config import Settings
 from ..db import tenant_session
+
+L = TypeVar("L")
 
 
 @dataclass
@@ -31,9 +33,22 @@ class Context:
     request: Any = None
     response: Any = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # graphql-ws / graphql-transport-ws put the connection_init payload here.
+    connection_params: dict[str, Any] | None = None
+    # Delivers emailed tokens (verification, password reset, invitations):
+    # ``await mailer(kind=..., to=..., token=...)``. None: nothing is sent.
+    mailer: Any = None
 
     def session(self) -> Any:
         """A new session scoped to the caller's workspace and user (the caller commits)."""
         return tenant_session(
             self.session_factory, workspace_id=self.principal.workspace_id, user_id=self.principal.user_id
         )
+
+    def loader(self, cls: type[L]) -> L:
+        """The request's instance of a dataloader class, created on first use."""
+        name = cls.__name__
+        found = self.loaders.get(name)
+        if found is None:
+            found = self.loaders[name] = cls(self)  # type: ignore[call-arg]
+        return found

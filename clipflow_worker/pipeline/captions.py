@@ -53,22 +53,45 @@ class CaptionStyle:
 
 CAPTION_STYLES: dict[str, CaptionStyle] = {
     "hormozi": CaptionStyle(
-        "hormozi", "highlight", font_size=0.075, max_words=4, min_words=2, uppercase=True,
-        outline=0.09, shadow=0.03, lift=0.08, pop=True,
+        "hormozi",
+        "highlight",
+        font_size=0.075,
+        max_words=4,
+        min_words=2,
+        uppercase=True,
+        outline=0.09,
+        shadow=0.03,
+        lift=0.08,
+        pop=True,
     ),
     "minimal": CaptionStyle(
-        "minimal", "static", font_size=0.042, max_words=7, sentence_case=True, bold=False, outline=0.0, shadow=0.05,
-        lift=0.01, font_role="body",
+        "minimal",
+        "static",
+        font_size=0.042,
+        max_words=7,
+        sentence_case=True,
+        bold=False,
+        outline=0.0,
+        shadow=0.05,
+        lift=0.01,
+        font_role="body",
     ),
     "bold": CaptionStyle("bold", "static", font_size=0.09, max_words=3, outline=0.14, shadow=0.04, lift=0.08),
-    "karaoke": CaptionStyle("karaoke", "karaoke", font_size=0.055, max_words=6, outline=0.07, lift=0.03, font_role="body"),
+    "karaoke": CaptionStyle(
+        "karaoke", "karaoke", font_size=0.055, max_words=6, outline=0.07, lift=0.03, font_role="body"
+    ),
 }
 
 # Advance widths (em) of DejaVu Sans Bold for printable ASCII (read from the font with fontTools),
 # padded by _WIDTH_MARGIN so other bold sans faces fit too; other characters count as wide.
-_ASCII = ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'
+_ASCII = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 _ASCII_EM = (
-    0.35, 0.46, 0.52, 0.84, 0.7, 1, 0.87, 0.31, 0.46, 0.46, 0.52, 0.84, 0.38, 0.42, 0.38, 0.37, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.84, 0.84, 0.84, 0.58, 1, 0.77, 0.76, 0.73, 0.83, 0.68, 0.68, 0.82, 0.84, 0.37, 0.37, 0.77, 0.64, 1, 0.84, 0.85, 0.73, 0.85, 0.77, 0.72, 0.68, 0.81, 0.77, 1.1, 0.77, 0.72, 0.73, 0.46, 0.37, 0.46, 0.84, 0.5, 0.5, 0.67, 0.72, 0.59, 0.72, 0.68, 0.44, 0.72, 0.71, 0.34, 0.34, 0.67, 0.34, 1.04, 0.71, 0.69, 0.72, 0.72, 0.49, 0.6, 0.48, 0.71, 0.65, 0.92, 0.65, 0.65, 0.58, 0.71, 0.37, 0.71, 0.84,
+    0.35, 0.46, 0.52, 0.84, 0.7, 1, 0.87, 0.31, 0.46, 0.46, 0.52, 0.84, 0.38, 0.42, 0.38, 0.37,
+    0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.4, 0.4, 0.84, 0.84, 0.84, 0.58,
+    1, 0.77, 0.76, 0.73, 0.83, 0.68, 0.68, 0.82, 0.84, 0.37, 0.37, 0.77, 0.64, 1, 0.84, 0.85,
+    0.73, 0.85, 0.77, 0.72, 0.68, 0.81, 0.77, 1.1, 0.77, 0.72, 0.73, 0.46, 0.37, 0.46, 0.84, 0.5,
+    0.5, 0.67, 0.72, 0.59, 0.72, 0.68, 0.44, 0.72, 0.71, 0.34, 0.34, 0.67, 0.34, 1.04, 0.71, 0.69,
+    0.72, 0.72, 0.49, 0.6, 0.48, 0.71, 0.65, 0.92, 0.65, 0.65, 0.58, 0.71, 0.37, 0.71, 0.84,
 )  # fmt: skip
 _ADVANCE_EM = dict(zip(_ASCII, _ASCII_EM))
 _WIDE_EM, _OTHER_EM = 1.0, 0.8
@@ -140,7 +163,7 @@ def clip_relative_words(words: Iterable[Word], clip_start: float, clip_end: floa
 
 
 def group_lines(words: Sequence[Word], spec: CaptionStyle, max_width: float, font_size: float) -> list[list[Word]]:
-    """Split words into caption lines: at most ``max_words``, fitting ``max_width``, broken at pauses and sentence ends."""
+    """Split words into lines of at most ``max_words`` that fit ``max_width``, breaking at pauses and sentence ends."""
     lines: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
@@ -197,7 +220,7 @@ class _Layout:
     max_line_width: float
 
     @classmethod
-    def for_format(cls, spec: CaptionStyle, fmt: OutputFormat) -> "_Layout":
+    def for_format(cls, spec: CaptionStyle, fmt: OutputFormat) -> _Layout:
         font_size = round(spec.font_size * min(fmt.width, fmt.height))
         outline = round(spec.outline * font_size, 1)
         pad = round(0.01 * fmt.width)  # breathing room inside the safe zone
@@ -286,8 +309,9 @@ def _display(text: str, spec: CaptionStyle) -> str:
 
 
 def _clean(text: str) -> str:
-    # Braces and backslashes are ASS markup; a transcript must not inject override tags.
-    return re.sub(r"[{}\\]", "", text).strip()
+    # Braces and backslashes are ASS markup and a line break would start a new script line:
+    # transcript text (which users can edit) must not inject tags, styles or events.
+    return " ".join(re.sub(r"[{}\\]", "", text).split())
 
 
 def _brand_text(spec: CaptionStyle, brand: BrandKit | None) -> str:
@@ -307,7 +331,7 @@ def _brand_font(spec: CaptionStyle, brand: BrandKit | None) -> str:
         preferred = brand.heading_font if spec.font_role == "heading" else brand.body_font
         for font in (preferred, brand.heading_font, brand.body_font):
             if font:
-                return font.replace(",", " ")  # a comma would split the Style line
+                return " ".join(re.sub(r"[,{}\\]", " ", font).split())  # a comma would split the Style line
     return DEFAULT_FONT
 
 

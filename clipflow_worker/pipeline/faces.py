@@ -98,7 +98,7 @@ class CropPath:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CropPath":
+    def from_dict(cls, d: dict[str, Any]) -> CropPath:
         return cls(
             keyframes=tuple((float(t), float(x)) for t, x in d["keyframes"]),
             aspect=float(d["aspect"]),
@@ -119,7 +119,7 @@ class HaarFaceDetector:
     pixel_format = "gray"
 
     def __init__(self, cascade_path: str | None = None, *, min_face: float = 0.06, min_neighbors: int = 5) -> None:
-        path = cascade_path or os.path.join(cv2.data.haarcascades, HAAR_CASCADE)
+        path = cascade_path or os.path.join(cv2.data.haarcascades, HAAR_CASCADE)  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise MediaError(f"The face model could not be loaded from {path}.")
@@ -133,7 +133,10 @@ class HaarFaceDetector:
         found = self._cascade.detectMultiScale(
             cv2.equalizeHist(image), scaleFactor=1.1, minNeighbors=self._min_neighbors, minSize=(side, side)
         )
-        return [FaceBox(float(x) / w, float(y) / h, float(fw) / w, float(fh) / h) for x, y, fw, fh in np.asarray(found).reshape(-1, 4)]
+        return [
+            FaceBox(float(x) / w, float(y) / h, float(fw) / w, float(fh) / h)
+            for x, y, fw, fh in np.asarray(found).reshape(-1, 4)
+        ]
 
 
 @dataclass
@@ -302,7 +305,9 @@ def _median(values: list[float], window: int) -> list[float]:
     return [float(np.median(arr[max(0, i - half) : i + half + 1])) for i in range(len(arr))]
 
 
-def simplify_path(points: Sequence[tuple[float, float]], *, tolerance: float = 0.01, max_points: int = 24) -> list[tuple[float, float]]:
+def simplify_path(
+    points: Sequence[tuple[float, float]], *, tolerance: float = 0.01, max_points: int = 24
+) -> list[tuple[float, float]]:
     """Fewest keyframes (Ramer-Douglas-Peucker) within ``tolerance``, loosened until at most ``max_points``."""
     if len(points) <= 2:
         return list(points)

@@ -32,6 +32,7 @@ THUMBNAIL_KEY = "thumbnail"
 MAX_CROP_SEGMENTS = 32  # bounds the crop expression that ffmpeg evaluates on every frame
 _WATERMARK_SIZE = 0.16  # watermark width as a share of the output's short side
 _MUSIC_LEVEL = 0.35  # music gain before ducking: a bed, not a soundtrack
+_AVCOL_RANGE_JPEG = 2  # libavutil's value for full-range video
 _BLUR_DOWNSCALE = 8  # blur a small copy: same look, a fraction of the cost of a full-size blur
 
 
@@ -53,6 +54,7 @@ class SourceGeometry:
     duration: float  # seconds; 0.0 when the container does not say
     has_audio: bool
     sample_aspect: float = 1.0  # pixel width / height as stored (anamorphic video is not 1)
+    full_range: bool = False  # 0-255 luma, as phones often record
 
     @property
     def aspect(self) -> float:
@@ -86,6 +88,7 @@ def read_geometry(source: str | Path) -> SourceGeometry:
             duration=container.duration / av.time_base if container.duration else 0.0,
             has_audio=bool(container.streams.audio),
             sample_aspect=sar,
+            full_range=frame.format.name.startswith("yuvj") or int(frame.color_range or 0) == _AVCOL_RANGE_JPEG,
         )
 
 
@@ -253,11 +256,13 @@ class _RenderPlan:
         steps: list[str] = []
         if r.style and r.words:
             ass = r.work / f"captions_{i}.ass"
-            script = build_ass(r.words, fmt, clip_start=r.start, clip_end=r.start + r.duration, style=r.style, brand=r.brand)
+            script = build_ass(
+                r.words, fmt, clip_start=r.start, clip_end=r.start + r.duration, style=r.style, brand=r.brand
+            )
             ass.write_text(script, encoding="utf-8")
             steps.append(ass_filter(ass))
-        # Limited range, whatever the source (phones record full range): what players expect.
-        steps.append("scale=out_range=tv,format=yuv420p")
+        # Players expect limited range; converting only full-range sources keeps the rest free.
+        steps.append("scale=out_range=tv,format=yuv420p" if self.geometry.full_range else "format=yuv420p")
         self.graph.append(f"{label}{','.join(steps)}[dec{i}]")
         if watermark is None:
             return f"[dec{i}]"
@@ -420,7 +425,18 @@ def _filter_value(value: str) -> str:
 
 def _run_with_progress(args: list[str], *, timeout: float, duration: float, progress: ProgressFn) -> None:
     """Like ``run_ffmpeg`` (same flags, whitelist and timeout), reporting ``out_time`` as it goes."""
-    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-progress", "pipe:1", "-nostats", *args]
+    cmd = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     timed_out = threading.Event()
 
@@ -430,7 +446,9 @@ def _run_with_progress(args: list[str], *, timeout: float, duration: float, prog
 
     timer = threading.Timer(timeout, stop)
     stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
+    reader = threading.Thread(
+        target=lambda: stderr_chunks.append(proc.stderr.read() if proc.stderr else b""), daemon=True
+    )
     timer.start()
     reader.start()
     try:

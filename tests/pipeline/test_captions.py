@@ -41,13 +41,19 @@ def test_hormozi_style_line_and_script_info_for_vertical_video() -> None:
     ass = build_ass(words_at(10.0, "hello there"), FORMATS["9:16"], clip_start=10.0, clip_end=20.0, style="hormozi")
     assert "PlayResX: 1080\nPlayResY: 1920\n" in ass
     assert lines_of(ass, "Style: ") == [
-        "Style: Caption,DejaVu Sans,81,&H00FFFFFF,&H0000E0FF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,1,7.3,2.4,2,71,151,585,1"
+        "Style: Caption,DejaVu Sans,81,&H00FFFFFF,&H0000E0FF,&H00000000,&H80000000,"
+        "-1,0,0,0,100,100,0,0,1,7.3,2.4,2,71,151,585,1"
     ]
 
 
 def test_hormozi_upper_cases_and_highlights_each_spoken_word_in_clip_time() -> None:
     # given: words in source time, the clip starting at 100 s
-    words = [Word("So", 100.0, 100.3), Word("here's", 100.3, 100.7), Word("the", 100.7, 100.9), Word("thing.", 101.0, 101.4)]
+    words = [
+        Word("So", 100.0, 100.3),
+        Word("here's", 100.3, 100.7),
+        Word("the", 100.7, 100.9),
+        Word("thing.", 101.0, 101.4),
+    ]
     # when
     ass = build_ass(words, FORMATS["9:16"], clip_start=100.0, clip_end=110.0, style="hormozi")
     # then: one event per word, the line visible throughout, the spoken word yellow, a pop on the
@@ -63,7 +69,9 @@ def test_hormozi_upper_cases_and_highlights_each_spoken_word_in_clip_time() -> N
 
 def test_hormozi_lines_hold_two_to_four_words() -> None:
     text = "we grew the company from nothing to ten million in under three years and here is how"
-    ass = build_ass(words_at(0.0, text, step=0.3, length=0.25), FORMATS["9:16"], clip_start=0.0, clip_end=60.0, style="hormozi")
+    ass = build_ass(
+        words_at(0.0, text, step=0.3, length=0.25), FORMATS["9:16"], clip_start=0.0, clip_end=60.0, style="hormozi"
+    )
     first_events = [t for _, _, t in dialogue(ass) if t.startswith("{\\fscx85")]
     counts = [len(t.split("}", 2)[-1].split()) for t in first_events]
     assert sum(counts) == len(text.split())
@@ -75,7 +83,8 @@ def test_minimal_is_sentence_case_small_and_bottom() -> None:
     words = words_at(5.0, "and then it worked. we were amazed by it")
     ass = build_ass(words, FORMATS["16:9"], clip_start=5.0, clip_end=15.0, style="minimal")
     assert lines_of(ass, "Style: ") == [
-        "Style: Caption,DejaVu Sans,45,&H00FFFFFF,&H0000E0FF,&H00000000,&H80000000,0,0,0,0,100,100,0,0,1,0,2.2,2,115,115,120,1"
+        "Style: Caption,DejaVu Sans,45,&H00FFFFFF,&H0000E0FF,&H00000000,&H80000000,"
+        "0,0,0,0,100,100,0,0,1,0,2.2,2,115,115,120,1"
     ]
     assert dialogue(ass) == [
         ("0:00:00.00", "0:00:02.00", "And then it worked."),
@@ -101,8 +110,12 @@ def test_karaoke_sweeps_each_word_until_the_next_one_starts() -> None:
 
 def test_brand_kit_sets_fonts_and_colours() -> None:
     brand = BrandKit(accent_color="#12AB34", text_color="#FAFAFA", heading_font="Anton", body_font="Inter")
-    hormozi = build_ass(words_at(0.0, "a b"), FORMATS["9:16"], clip_start=0.0, clip_end=5.0, style="hormozi", brand=brand)
-    minimal = build_ass(words_at(0.0, "a b"), FORMATS["9:16"], clip_start=0.0, clip_end=5.0, style="minimal", brand=brand)
+    hormozi = build_ass(
+        words_at(0.0, "a b"), FORMATS["9:16"], clip_start=0.0, clip_end=5.0, style="hormozi", brand=brand
+    )
+    minimal = build_ass(
+        words_at(0.0, "a b"), FORMATS["9:16"], clip_start=0.0, clip_end=5.0, style="minimal", brand=brand
+    )
     assert lines_of(hormozi, "Style: ")[0].split(",")[1:5] == ["Anton", "81", "&H00FAFAFA", "&H0034AB12"]
     assert "{\\1c&H34AB12&}A{\\1c&HFAFAFA&} B" in hormozi
     assert lines_of(minimal, "Style: ")[0].split(",")[1] == "Inter"
@@ -117,16 +130,30 @@ def test_words_outside_the_clip_are_dropped_and_edges_clamped() -> None:
     # when
     kept = clip_relative_words(words, 10.0, 15.0)
     # then
-    assert [(w.text, w.start, w.end) for w in kept] == [("edge", 0.0, pytest.approx(0.4)), ("inside", 1.0, 1.5), ("tail", pytest.approx(4.6), 5.0)]
+    assert [(w.text, w.start, w.end) for w in kept] == [
+        ("edge", 0.0, pytest.approx(0.4)),
+        ("inside", 1.0, 1.5),
+        ("tail", pytest.approx(4.6), 5.0),
+    ]
 
 
-def test_transcript_text_cannot_inject_override_tags() -> None:
-    ass = build_ass([Word("{\\pos(0,0)}hi\\N", 0.0, 0.5)], FORMATS["1:1"], clip_start=0.0, clip_end=2.0, style="minimal")
-    assert dialogue(ass) == [("0:00:00.00", "0:00:00.75", "Pos(0,0)hiN")]
+def test_transcript_and_brand_text_cannot_inject_tags_or_lines() -> None:
+    words = [Word("{\\pos(0,0)}hi\\N", 0.0, 0.5), Word("there\nStyle: Evil,Arial", 0.5, 0.9)]
+    brand = BrandKit(heading_font="Inter,\nStyle: Evil", body_font="Inter,\nStyle: Evil")
+    ass = build_ass(words, FORMATS["1:1"], clip_start=0.0, clip_end=2.0, style="minimal", brand=brand)
+    assert dialogue(ass) == [("0:00:00.00", "0:00:01.15", "Pos(0,0)hiN there Style: Evil,Arial")]
+    assert lines_of(ass, "Style: ")[0].split(",")[:2] == ["Style: Caption", "Inter Style: Evil"]
+    assert len(lines_of(ass, "Style: ")) == 1
 
 
 def test_a_word_too_long_for_the_line_is_scaled_down() -> None:
-    ass = build_ass([Word("Pneumonoultramicroscopicsilicovolcanoconiosis", 0.0, 1.0)], FORMATS["9:16"], clip_start=0.0, clip_end=2.0, style="bold")
+    ass = build_ass(
+        [Word("Pneumonoultramicroscopicsilicovolcanoconiosis", 0.0, 1.0)],
+        FORMATS["9:16"],
+        clip_start=0.0,
+        clip_end=2.0,
+        style="bold",
+    )
     assert dialogue(ass)[0][2].startswith("{\\fscx29\\fscy29}")
 
 
@@ -159,7 +186,8 @@ def rendered_text_box(ass_path: Path, fmt: OutputFormat, at: float, out: Path) -
     fonts = fonts_dir()
     vf = f"ass={ass_path}" + (f":fontsdir={fonts}" if fonts else "") + f",select='gte(t,{at})'"
     subprocess.run(
-        [ffmpeg_binary(), "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"color=black:s={fmt.width}x{fmt.height}:r=10:d={at + 1}",
+        [ffmpeg_binary(), "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"color=black:s={fmt.width}x{fmt.height}:r=10:d={at + 1}",
          "-vf", vf, "-frames:v", "1", str(out)],
         check=True,
     )  # fmt: skip

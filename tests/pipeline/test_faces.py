@@ -34,7 +34,9 @@ def draw_face(img: np.ndarray, cx: int, cy: int, size: int) -> None:
     cv2.ellipse(img, (cx, cy), (size // 2, int(size * 0.65)), 0, 0, 360, (150, 180, 220), -1)
     eye_y, eye_dx = cy - int(size * 0.12), int(size * 0.2)
     for dx in (-eye_dx, eye_dx):
-        cv2.ellipse(img, (cx + dx, eye_y - int(size * 0.12)), (int(size * 0.13), int(size * 0.03)), 0, 0, 360, (40, 40, 60), -1)
+        cv2.ellipse(
+            img, (cx + dx, eye_y - int(size * 0.12)), (int(size * 0.13), int(size * 0.03)), 0, 0, 360, (40, 40, 60), -1
+        )
         cv2.ellipse(img, (cx + dx, eye_y), (int(size * 0.09), int(size * 0.054)), 0, 0, 360, (30, 30, 30), -1)
     cv2.ellipse(img, (cx, cy + int(size * 0.12)), (int(size * 0.06), int(size * 0.12)), 0, 0, 360, (120, 150, 190), -1)
     cv2.ellipse(img, (cx, cy + int(size * 0.33)), (int(size * 0.18), int(size * 0.05)), 0, 0, 360, (60, 60, 140), -1)
@@ -107,7 +109,19 @@ def test_track_speaker_reads_rotated_phone_video_upright(tmp_path: Path) -> None
     stored = write_video(tmp_path / "stored.mp4", [np.ascontiguousarray(np.rot90(f, -1)) for f in upright])
     rotated = tmp_path / "rotated.mp4"
     subprocess.run(
-        [ffmpeg_binary(), "-loglevel", "error", "-y", "-display_rotation:v:0", "90", "-i", str(stored), "-c", "copy", str(rotated)],
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-display_rotation:v:0",
+            "90",
+            "-i",
+            str(stored),
+            "-c",
+            "copy",
+            str(rotated),
+        ],
         check=True,
     )
     # when
@@ -123,7 +137,19 @@ def test_track_speaker_reads_rotated_phone_video_upright(tmp_path: Path) -> None
 def test_no_face_yields_none(tmp_path: Path) -> None:
     source = tmp_path / "testsrc.mp4"
     subprocess.run(
-        [ffmpeg_binary(), "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=10:d=3", "-c:v", "libx264", str(source)],
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=640x360:r=10:d=3",
+            "-c:v",
+            "libx264",
+            str(source),
+        ],
         check=True,
     )
     assert track_speaker(source, 0.0, 3.0) is None

@@ -32,7 +32,20 @@ def ffmpeg(*args: str) -> None:
 
 def lavfi_source(path: Path, video: str, audio: str | None = "sine=f=440:r=48000") -> Path:
     audio_args = ["-f", "lavfi", "-i", audio, "-c:a", "aac", "-shortest"] if audio else []
-    ffmpeg("-f", "lavfi", "-i", video, *audio_args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        *audio_args,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     return path
 
 
@@ -189,7 +202,9 @@ def test_anamorphic_pixels_are_squared_before_cropping(tmp_path: Path) -> None:
     ffmpeg("-i", str(stored), "-vf", "setsar=2", "-c:v", "libx264", "-preset", "ultrafast", str(anamorphic))
     path = CropPath(keyframes=((0.0, 0.2),), aspect=9 / 16, face_ratio=1.0)
     # when
-    outputs = render_clip_variants(anamorphic, 0.0, 1.0, tmp_path / "out", formats=("9:16",), crop_path=path, thumbnail=False)
+    outputs = render_clip_variants(
+        anamorphic, 0.0, 1.0, tmp_path / "out", formats=("9:16",), crop_path=path, thumbnail=False
+    )
     # then: a 9:16 crop centred at 0.2 of the displayed width sees only the red half
     assert read_geometry(anamorphic).display_width == 640
     assert mean_rgb(frame_at(outputs["9:16"], 0.5)) == pytest.approx([255, 0, 0], abs=20)
@@ -241,6 +256,19 @@ def test_source_without_audio_renders_silent_video(tmp_path: Path) -> None:
         assert (len(container.streams.video), len(container.streams.audio)) == (1, 0)
 
 
+def test_full_range_phone_video_comes_out_limited_range(tmp_path: Path) -> None:
+    source = tmp_path / "full.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "color=c=white:s=320x180:r=25:d=1", "-pix_fmt", "yuvj420p", "-c:v", "libx264", str(source)
+    )
+    assert read_geometry(source).full_range
+    outputs = render_clip_variants(source, 0.0, 1.0, tmp_path / "out", formats=("16:9",))
+    with av.open(str(outputs["16:9"])) as container:
+        frame = next(container.decode(video=0))
+        assert frame.format.name == "yuv420p"
+        assert int(frame.to_ndarray()[:1080].max()) == 235, "white is 235 in limited range"
+
+
 def test_a_span_running_past_the_end_is_cut_at_the_end(tmp_path: Path) -> None:
     source = lavfi_source(tmp_path / "short.mp4", "color=c=gray:s=320x180:r=25:d=2")
     outputs = render_clip_variants(source, 1.0, 5.0, tmp_path / "out", formats=("1:1",))
@@ -259,7 +287,9 @@ def test_refusals_leave_no_files(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="starts after the video ends"):
         render_clip_variants(source, 3.0, 4.0, out)
     with pytest.raises(ValueError, match="Unknown watermark position 'middle'"):
-        render_clip_variants(source, 0.0, 1.0, out, brand=BrandKit(watermark_path=str(source), watermark_position="middle"))
+        render_clip_variants(
+            source, 0.0, 1.0, out, brand=BrandKit(watermark_path=str(source), watermark_position="middle")
+        )
     with pytest.raises(MediaError, match="watermark image could not be read"):
         render_clip_variants(source, 0.0, 1.0, out, brand=BrandKit(watermark_path=str(source)))
     playlist = tmp_path / "music.m3u8"

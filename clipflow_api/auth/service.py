@@ -1,0 +1,484 @@
+"""Accounts: sign-up, sign-in (password and OAuth), sessions, email verification, password
+reset and API keys. Services flush, never commit; a refused action writes nothing.
+
+Bearer secrets (session tokens, verification tokens, API keys) are returned once and only
+their SHA-256 is stored. Everything the user does is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .. import audit
+from ..config import get_settings
+from ..crypto import get_cipher
+from ..errors import (
+    AuthError,
+    Conflict,
+    ErrorCode,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from ..models import Account, ApiKey, User
+from ..permissions import (
+    SYSTEM_PERMISSIONS,
+    check_permission_names,
+    effective_permissions,
+)
+from ..workspaces import repository as workspaces_repository
+from ..workspaces.repository import acting_as
+from ..workspaces.service import create_workspace
+from . import repository
+from .oauth import OAuthProfile
+from .passwords import check_strength, hash_password, needs_rehash, verify_password
+from .principal import Principal
+from .tokens import api_key_display_prefix, hash_token, new_api_key, new_token
+from .validation import clean_name, normalize_email
+
+EMAIL_VERIFY = "email-verify"
+PASSWORD_RESET = "password-reset"
+MAX_PASSWORD_INPUT = 1024  # longer input is refused before hashing: no CPU bomb via log_in
+MAX_API_KEY_RATE_LIMIT = 10_000_000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _personal_workspace_name(name: str) -> str:
+    return f"{name[:80]}'s workspace"
+
+
+async def _start_session(session: AsyncSession, user: User, *, ip: str | None, user_agent: str | None) -> str:
+    token = new_token()
+    await repository.add_session(
+        session,
+        user_id=user.id,
+        token_hash=hash_token(token),
+        ip_address=audit.valid_ip(ip),
+        user_agent=user_agent[:1000] if user_agent else None,
+        expires_at=_now() + timedelta(days=get_settings().session_ttl_days),
+    )
+    return token
+
+
+async def _audit_user(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    action: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An entry in the user's own trail (no workspace)."""
+    async with acting_as(session, workspace_id=None, user_id=user_id):
+        await audit.record(
+            session,
+            Principal(user_id=user_id, ip_address=ip, user_agent=user_agent),
+            action,
+            resource_type="user",
+            resource_id=user_id,
+            details=details,
+        )
+
+
+def _is_unique_violation(exc: IntegrityError, constraint: str) -> bool:
+    cause = getattr(exc.orig, "__cause__", None)
+    return (getattr(cause, "constraint_name", None) or "") == constraint or constraint in str(exc.orig)
+
+
+async def _add_user(session: AsyncSession, **values: Any) -> User:
+    try:
+        async with session.begin_nested():
+            return await repository.add_user(session, **values)
+    except IntegrityError as exc:
+        if _is_unique_violation(exc, "uq_users_email"):
+            raise Conflict(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
+        raise
+
+
+# -- password accounts -----------------------------------------------------------------------
+
+
+async def sign_up(
+    session: AsyncSession, *, email: str, password: str, name: str, ip: str | None = None, user_agent: str | None = None
+) -> tuple[User, str]:
+    """Create a user with a password and a personal workspace; returns the user and a session token."""
+    email = normalize_email(email)
+    name = clean_name(name)
+    check_strength(password, email=email)
+    if await repository.email_exists(session, email):
+        raise Conflict(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
+    user = await _add_user(session, email=email, name=name, password_hash=hash_password(password), last_login_at=_now())
+    await create_workspace(session, owner_id=user.id, name=_personal_workspace_name(name))
+    token = await _start_session(session, user, ip=ip, user_agent=user_agent)
+    await _audit_user(session, user.id, "user.signup", ip=ip, user_agent=user_agent, details={"method": "password"})
+    return user, token
+
+
+async def log_in(
+    session: AsyncSession, *, email: str, password: str, ip: str | None = None, user_agent: str | None = None
+) -> tuple[User, str]:
+    """Check the password and open a session; INVALID_CREDENTIALS whatever was wrong."""
+    wrong = AuthError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
+    if len(password or "") > MAX_PASSWORD_INPUT:
+        raise wrong
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        verify_password(None, password or "")
+        raise wrong from None
+    user = await repository.get_user_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password or ""):
+        raise wrong
+    assert user is not None and user.password_hash is not None
+    changes: dict[str, Any] = {"last_login_at": _now()}
+    if needs_rehash(user.password_hash):
+        changes["password_hash"] = hash_password(password)
+    await repository.set_user_fields(session, user, **changes)
+    token = await _start_session(session, user, ip=ip, user_agent=user_agent)
+    await _audit_user(session, user.id, "user.login", ip=ip, user_agent=user_agent, details={"method": "password"})
+    return user, token
+
+
+async def log_out(session: AsyncSession, *, token: str) -> None:
+    """End the session the token belongs to (nothing happens for an unknown token)."""
+    ended = await repository.delete_session_by_hash(session, hash_token(token or ""))
+    if ended is not None:
+        await _audit_user(session, ended.user_id, "user.logout")
+
+
+async def _issue_verification(
+    session: AsyncSession, *, purpose: str, user: User, ttl: timedelta, bind_email: bool
+) -> str:
+    prefix = f"{purpose}:{user.id}:"
+    await repository.delete_verifications(session, identifier_prefix=prefix)  # only the newest link works
+    token = new_token()
+    await repository.add_verification(
+        session,
+        identifier=prefix + (user.email if bind_email else ""),
+        value=hash_token(token),
+        expires_at=_now() + ttl,
+    )
+    return token
+
+
+async def _live_verification(session: AsyncSession, *, purpose: str, token: str) -> tuple[uuid.UUID, str, uuid.UUID]:
+    """(user id, bound value, row id) of a live token for ``purpose``; raises TOKEN_INVALID / TOKEN_EXPIRED."""
+    invalid = ValidationError(
+        ErrorCode.TOKEN_INVALID, "This link is not valid (it may have been used already).", "token"
+    )
+    row = await repository.get_verification_by_value(session, hash_token(token or ""))
+    if row is None:
+        raise invalid
+    kind, _, rest = row.identifier.partition(":")
+    user_part, _, bound = rest.partition(":")
+    if kind != purpose:
+        raise invalid
+    if row.expires_at <= _now():
+        raise ValidationError(ErrorCode.TOKEN_EXPIRED, "This link has expired; ask for a new one.", "token")
+    try:
+        user_id = uuid.UUID(user_part)
+    except ValueError:
+        raise invalid from None
+    return user_id, bound, row.id
+
+
+async def request_email_verification(session: AsyncSession, *, user_id: uuid.UUID) -> str:
+    """A token proving the user reads their current address (the caller emails it)."""
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
+    if user.email_verified:
+        raise Conflict(ErrorCode.ALREADY_VERIFIED, "This email address is already verified.")
+    return await _issue_verification(
+        session,
+        purpose=EMAIL_VERIFY,
+        user=user,
+        ttl=timedelta(hours=get_settings().email_verification_ttl_hours),
+        bind_email=True,
+    )
+
+
+async def verify_email(session: AsyncSession, *, token: str) -> User:
+    """Mark the address verified; the token works once, and only for the address it was sent to."""
+    user_id, email, row_id = await _live_verification(session, purpose=EMAIL_VERIFY, token=token)
+    user = await repository.get_user(session, user_id)
+    if user is None or user.email != email:
+        raise ValidationError(
+            ErrorCode.TOKEN_INVALID, "This link is not valid (it may have been used already).", "token"
+        )
+    await repository.delete_verification(session, row_id)
+    await repository.set_user_fields(session, user, email_verified=True)
+    await _audit_user(session, user.id, "user.email_verified", details={"email": email})
+    return user
+
+
+async def request_password_reset(session: AsyncSession, *, email: str) -> str | None:
+    """A reset token for the address's user, or None when there is none (answer the same either way)."""
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        return None
+    user = await repository.get_user_by_email(session, email)
+    if user is None:
+        return None
+    token = await _issue_verification(
+        session,
+        purpose=PASSWORD_RESET,
+        user=user,
+        ttl=timedelta(minutes=get_settings().password_reset_ttl_minutes),
+        bind_email=False,
+    )
+    await _audit_user(session, user.id, "user.password_reset_requested")
+    return token
+
+
+async def reset_password(session: AsyncSession, *, token: str, new_password: str) -> User:
+    """Set a new password from a reset token, and sign the user out everywhere."""
+    user_id, _, _row_id = await _live_verification(session, purpose=PASSWORD_RESET, token=token)
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise ValidationError(
+            ErrorCode.TOKEN_INVALID, "This link is not valid (it may have been used already).", "token"
+        )
+    check_strength(new_password, email=user.email, field="new_password")
+    # The reset link reached the inbox, which proves the address too.
+    await repository.set_user_fields(session, user, password_hash=hash_password(new_password), email_verified=True)
+    await repository.delete_verifications(session, identifier_prefix=f"{PASSWORD_RESET}:{user.id}:")
+    ended = await repository.delete_user_sessions(session, user.id)
+    await _audit_user(session, user.id, "user.password_reset", details={"sessions_ended": ended})
+    return user
+
+
+# -- OAuth -----------------------------------------------------------------------------------
+
+
+def _expiry(token: Mapping[str, Any]) -> datetime | None:
+    if token.get("expires_at"):
+        return datetime.fromtimestamp(int(token["expires_at"]), UTC)
+    if token.get("expires_in"):
+        return _now() + timedelta(seconds=int(token["expires_in"]))
+    return None
+
+
+async def _store_provider_tokens(session: AsyncSession, account: Account, token: Mapping[str, Any]) -> None:
+    """Provider tokens at rest: AES-256-GCM bound to the row and column."""
+    cipher = get_cipher()
+
+    def seal(column: str, value: str | None) -> str | None:
+        return cipher.encrypt(value, associated_data=f"accounts.{column}:{account.id}") if value else None
+
+    account.access_token = seal("access_token", token.get("access_token"))
+    if token.get("refresh_token"):  # providers send it on first consent only: keep the old one otherwise
+        account.refresh_token = seal("refresh_token", token.get("refresh_token"))
+    if token.get("id_token"):
+        account.id_token = seal("id_token", token.get("id_token"))
+    account.access_token_expires_at = _expiry(token)
+    account.scope = token.get("scope") or account.scope
+    await session.flush()
+
+
+def _provider_column(provider: str) -> str:
+    return {"google": "google_id", "github": "github_id"}[provider]
+
+
+async def sign_in_with_oauth(
+    session: AsyncSession,
+    *,
+    profile: OAuthProfile,
+    token: Mapping[str, Any],
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[User, str, bool]:
+    """Find the user by provider account, then provider id, then verified email; or create one.
+
+    Returns (user, session token, created). Linking to an existing account whose email was
+    never verified drops its password and sessions: whoever registered it did not prove
+    they own the address, the provider just did.
+    """
+    provider, column = profile.provider, _provider_column(profile.provider)
+    created = False
+    account = await repository.get_account(session, provider, profile.provider_user_id)
+    if account is not None:
+        user = await repository.get_user(session, account.user_id)
+        if user is None:
+            raise AuthError(ErrorCode.OAUTH_FAILED, "This account has been closed.")
+    else:
+        user = await repository.get_user_by_provider_id(session, provider, profile.provider_user_id)
+        if user is None:
+            if not profile.email or not profile.email_verified:
+                raise AuthError(
+                    ErrorCode.EMAIL_NOT_VERIFIED,
+                    f"Your {provider.title()} account has no verified email address; verify one there and try again.",
+                )
+            try:
+                email = normalize_email(profile.email)
+            except ValidationError:
+                raise AuthError(ErrorCode.OAUTH_FAILED, f"{provider.title()} sent an unusable email address.") from None
+            user = await repository.get_user_by_email(session, email)
+            if user is None:
+                if await repository.email_exists(session, email):
+                    raise AuthError(ErrorCode.OAUTH_FAILED, "This account has been closed.")
+                name = clean_name(profile.name or email.partition("@")[0])
+                user = await _add_user(
+                    session,
+                    email=email,
+                    name=name,
+                    email_verified=True,
+                    avatar_url=profile.avatar_url,
+                    **{column: profile.provider_user_id},
+                )
+                await create_workspace(session, owner_id=user.id, name=_personal_workspace_name(name))
+                created = True
+            else:
+                if getattr(user, column) not in (None, profile.provider_user_id):
+                    raise AuthError(
+                        ErrorCode.OAUTH_FAILED,
+                        f"This email is already linked to another {provider.title()} account.",
+                    )
+                if not user.email_verified:
+                    await repository.set_user_fields(session, user, password_hash=None, email_verified=True)
+                    await repository.delete_user_sessions(session, user.id)
+        account = await repository.add_account(
+            session, id=uuid.uuid4(), provider_id=provider, account_id=profile.provider_user_id, user_id=user.id
+        )
+    changes: dict[str, Any] = {"last_login_at": _now()}
+    if getattr(user, column) is None:
+        changes[column] = profile.provider_user_id
+    if not user.avatar_url and profile.avatar_url:
+        changes["avatar_url"] = profile.avatar_url
+    await repository.set_user_fields(session, user, **changes)
+    await _store_provider_tokens(session, account, token)
+    session_token = await _start_session(session, user, ip=ip, user_agent=user_agent)
+    await _audit_user(
+        session,
+        user.id,
+        "user.signup" if created else "user.login",
+        ip=ip,
+        user_agent=user_agent,
+        details={"method": provider},
+    )
+    return user, session_token, created
+
+
+# -- API keys --------------------------------------------------------------------------------
+
+
+async def create_api_key(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID | None,
+    name: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+    rate_limit: int | None = None,
+) -> tuple[ApiKey, str]:
+    """A key for ``workspace_id`` (None: a personal key that acts in any of the user's workspaces).
+
+    Workspace keys need ``api_key:manage`` there, and their scopes must be permissions the
+    creator holds. Returns the row and the key, which is shown once and never stored.
+    """
+    name = clean_name(name)
+    try:
+        scopes = check_permission_names(scopes or [], field="scopes")
+    except ValidationError as exc:
+        raise ValidationError(ErrorCode.INVALID_SCOPE, exc.message, "scopes") from None
+    if not scopes:
+        raise ValidationError(ErrorCode.REQUIRED, "Choose at least one scope.", "scopes")
+    if SYSTEM_PERMISSIONS.intersection(scopes):
+        raise ValidationError(ErrorCode.INVALID_SCOPE, "That scope is not available to API keys.", "scopes")
+    now = _now()
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+        raise ValidationError(
+            ErrorCode.INVALID, "The expiry must be a time in the future (with a time zone).", "expires_at"
+        )
+    if rate_limit is not None and not 1 <= rate_limit <= MAX_API_KEY_RATE_LIMIT:
+        raise ValidationError(
+            ErrorCode.INVALID, f"The daily limit must be 1 to {MAX_API_KEY_RATE_LIMIT}.", "rate_limit"
+        )
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
+
+    async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
+        if workspace_id is not None:
+            member = await workspaces_repository.get_active_membership(session, workspace_id, user_id)
+            if member is None:
+                raise PermissionDenied(ErrorCode.NOT_A_MEMBER, "You are not a member of this workspace.")
+            held = effective_permissions(member.role, member.custom_permissions)
+            if "api_key:manage" not in held:
+                raise PermissionDenied(
+                    ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission in this workspace."
+                )
+            beyond = [s for s in scopes if s not in held]
+            if beyond:
+                raise ValidationError(
+                    ErrorCode.INVALID_SCOPE, f"You cannot give a key {beyond[0]}, which you do not hold.", "scopes"
+                )
+        secret = new_api_key()
+        values: dict[str, Any] = {
+            "user_id": user_id,
+            "workspace_id": workspace_id,
+            "name": name,
+            "key_hash": hash_token(secret),
+            "key_prefix": api_key_display_prefix(secret),
+            "scopes": scopes,
+            "expires_at": expires_at,
+        }
+        if rate_limit is not None:
+            values["rate_limit"] = rate_limit
+        key = await repository.add_api_key(session, **values)
+        await audit.record(
+            session,
+            Principal(user_id=user_id, workspace_id=workspace_id),
+            "api_key.create",
+            resource_type="api_key",
+            resource_id=key.id,
+            details={"name": name, "scopes": scopes},
+        )
+    return key, secret
+
+
+async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key: its creator may, and so may anyone with ``api_key:manage`` in its workspace.
+
+    The key is looked up in the session's workspace (and the user's personal keys).
+    Revoking a revoked key returns it unchanged.
+    """
+    workspace_id = session.info.get("workspace_id")
+    async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
+        key = await repository.get_api_key(session, key_id, for_update=True)
+        if key is None:
+            raise NotFound(ErrorCode.NOT_FOUND, "No such API key.", "key_id")
+        if key.user_id != user_id:
+            member = (
+                await workspaces_repository.get_active_membership(session, key.workspace_id, user_id)
+                if key.workspace_id is not None
+                else None
+            )
+            if member is None or "api_key:manage" not in effective_permissions(member.role, member.custom_permissions):
+                raise PermissionDenied(
+                    ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission to revoke this key."
+                )
+        if key.revoked_at is None:
+            key.revoked_at = _now()
+            await session.flush()
+            await audit.record(
+                session,
+                Principal(user_id=user_id, workspace_id=key.workspace_id),
+                "api_key.revoke",
+                resource_type="api_key",
+                resource_id=key.id,
+                details={"name": key.name},
+            )
+    return key

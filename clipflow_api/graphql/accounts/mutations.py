@@ -1,0 +1,206 @@
+"""Account mutations over clipflow_api.auth.service: sign up and in, verification, password
+reset, API keys. Tokens that prove an inbox are emailed (``ctx.mailer``), never returned."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from ...auth import service as auth
+from ..base import desc
+from ..errors import error_type
+from ..mutations import Refused, check_list, node_id, run, send_email
+from ..permissions import IsAuthenticated
+from .inputs import ApiKeyCreateInput, LogInInput, SignUpInput
+from .types import ApiKey, User
+
+AccountError = error_type("Account", "A refused account action.")
+ApiKeyError = error_type("ApiKey", "A refused API key action.")
+
+
+@strawberry.type(description="The result of signUp or logIn.")
+class AuthPayload:
+    user: User | None = desc("The signed-in user.", default=None)
+    token: str | None = desc("A session token: send it as `Authorization: Bearer <token>`.", default=None)
+    errors: list[AccountError] = desc("Why it was refused; empty on success.", default_factory=list)  # type: ignore[valid-type]
+
+
+@strawberry.type(description="The result of an account action.")
+class AccountPayload:
+    user: User | None = desc("The user after the change.", default=None)
+    errors: list[AccountError] = desc("Why it was refused; empty on success.", default_factory=list)  # type: ignore[valid-type]
+
+
+@strawberry.type(description="The result of a request that sends an email.")
+class EmailSentPayload:
+    ok: bool = desc("Whether the request was taken (true even when no account matches, to not reveal accounts).", default=False)
+    errors: list[AccountError] = desc("Why it was refused; empty on success.", default_factory=list)  # type: ignore[valid-type]
+
+
+@strawberry.type(description="The result of apiKeyCreate: the key's secret is shown here once.")
+class ApiKeyCreatePayload:
+    api_key: ApiKey | None = desc("The new key.", default=None)
+    secret: str | None = desc("The key itself (cf_live_...). Store it now: it is never shown again.", default=None)
+    errors: list[ApiKeyError] = desc("Why it was refused; empty on success.", default_factory=list)  # type: ignore[valid-type]
+
+
+@strawberry.type(description="The result of apiKeyRevoke.")
+class ApiKeyRevokePayload:
+    api_key: ApiKey | None = desc("The revoked key.", default=None)
+    errors: list[ApiKeyError] = desc("Why it was refused; empty on success.", default_factory=list)  # type: ignore[valid-type]
+
+
+def _client(info: strawberry.Info) -> tuple[str | None, str | None]:
+    p = info.context.principal
+    request = info.context.request
+    ip = p.ip_address or (request.client.host if getattr(request, "client", None) else None)
+    ua = p.user_agent or (request.headers.get("user-agent") if request is not None else None)
+    return ip, ua
+
+
+def _bearer(info: strawberry.Info) -> str | None:
+    request = info.context.request
+    header = request.headers.get("authorization", "") if request is not None else ""
+    if not header and info.context.connection_params:
+        header = str(info.context.connection_params.get("authorization") or "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Create an account (with a personal workspace) and sign in.")
+    async def sign_up(
+        self, info: strawberry.Info, input: Annotated[SignUpInput, strawberry.argument(description="The new account.")]
+    ) -> AuthPayload | None:
+        ip, ua = _client(info)
+        out: dict = {}
+
+        async def work(session):  # noqa: ANN001, ANN202
+            user, token = await auth.sign_up(session, email=input.email, password=input.password, name=input.name, ip=ip, user_agent=ua)
+            out["token"] = token
+            return User.from_row(user)
+
+        result = await run(info, AccountPayload, AccountError, "user", work)
+        return AuthPayload(user=result.user, token=out.get("token") if result.user else None, errors=result.errors)
+
+    @strawberry.mutation(description="Sign in with email and password.")
+    async def log_in(
+        self, info: strawberry.Info, input: Annotated[LogInInput, strawberry.argument(description="Credentials.")]
+    ) -> AuthPayload | None:
+        ip, ua = _client(info)
+        out: dict = {}
+
+        async def work(session):  # noqa: ANN001, ANN202
+            user, token = await auth.log_in(session, email=input.email, password=input.password, ip=ip, user_agent=ua)
+            out["token"] = token
+            return User.from_row(user)
+
+        result = await run(info, AccountPayload, AccountError, "user", work)
+        return AuthPayload(user=result.user, token=out.get("token") if result.user else None, errors=result.errors)
+
+    @strawberry.mutation(description="End the session whose token authenticates this request.", permission_classes=[IsAuthenticated])
+    async def log_out(self, info: strawberry.Info) -> AccountPayload | None:
+        token = _bearer(info)
+
+        async def work(session):  # noqa: ANN001, ANN202
+            if token is None or info.context.principal.session_id is None:
+                raise Refused("INVALID", "Sign out with the session token (API keys are revoked instead).")
+            await auth.log_out(session, token=token)
+            return None
+
+        result = await run(info, AccountPayload, AccountError, "user", work)
+        if result.errors:
+            return result
+        from .loaders import UserByIdLoader
+
+        row = await info.context.loader(UserByIdLoader).load(info.context.principal.user_id)
+        return AccountPayload(user=User.from_row(row) if row else None, errors=[])
+
+    @strawberry.mutation(description="Email yourself a link that verifies your address.", permission_classes=[IsAuthenticated])
+    async def email_verification_request(self, info: strawberry.Info) -> EmailSentPayload | None:
+        sent: dict = {}
+
+        async def work(session):  # noqa: ANN001, ANN202
+            from ...auth import repository
+
+            token = await auth.request_email_verification(session, user_id=info.context.principal.user_id)
+            user = await repository.get_user(session, info.context.principal.user_id)
+            sent.update(to=user.email, token=token)
+            return True
+
+        result = await run(info, EmailSentPayload, AccountError, "ok", work)
+        if sent:
+            await send_email(info, kind="email-verify", **sent)
+        return EmailSentPayload(ok=bool(result.ok), errors=result.errors)
+
+    @strawberry.mutation(description="Verify your email address with the emailed token.")
+    async def email_verify(
+        self, info: strawberry.Info, token: Annotated[str, strawberry.argument(description="The token from the email.")]
+    ) -> AccountPayload | None:
+        async def work(session):  # noqa: ANN001, ANN202
+            return User.from_row(await auth.verify_email(session, token=token))
+
+        return await run(info, AccountPayload, AccountError, "user", work)
+
+    @strawberry.mutation(description="Email a password reset link (answers the same whether or not the account exists).")
+    async def password_reset_request(
+        self, info: strawberry.Info, email: Annotated[str, strawberry.argument(description="The account's email address.")]
+    ) -> EmailSentPayload | None:
+        sent: dict = {}
+
+        async def work(session):  # noqa: ANN001, ANN202
+            token = await auth.request_password_reset(session, email=email)
+            if token is not None:
+                sent.update(to=email.strip().lower(), token=token)
+            return True
+
+        result = await run(info, EmailSentPayload, AccountError, "ok", work)
+        if sent:
+            await send_email(info, kind="password-reset", **sent)
+        return EmailSentPayload(ok=bool(result.ok), errors=result.errors)
+
+    @strawberry.mutation(description="Set a new password with the emailed token; signs you out everywhere.")
+    async def password_reset(
+        self,
+        info: strawberry.Info,
+        token: Annotated[str, strawberry.argument(description="The token from the email.")],
+        new_password: Annotated[str, strawberry.argument(description="The new password.")],
+    ) -> AccountPayload | None:
+        async def work(session):  # noqa: ANN001, ANN202
+            return User.from_row(await auth.reset_password(session, token=token, new_password=new_password))
+
+        return await run(info, AccountPayload, AccountError, "user", work)
+
+    @strawberry.mutation(
+        description="Create an API key for the current workspace (needs api_key:manage) or a personal one. The secret is returned once.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def api_key_create(
+        self, info: strawberry.Info, input: Annotated[ApiKeyCreateInput, strawberry.argument(description="The key.")]
+    ) -> ApiKeyCreatePayload | None:
+        p = info.context.principal
+        out: dict = {}
+
+        async def work(session):  # noqa: ANN001, ANN202
+            check_list(input.scopes, "scopes")
+            key, secret = await auth.create_api_key(
+                session, user_id=p.user_id, workspace_id=None if input.personal else p.workspace_id, name=input.name,
+                scopes=list(input.scopes), expires_at=input.expires_at, rate_limit=input.rate_limit,
+            )
+            out["secret"] = secret
+            return ApiKey.from_row(key)
+
+        result = await run(info, ApiKeyRevokePayload, ApiKeyError, "api_key", work)
+        return ApiKeyCreatePayload(api_key=result.api_key, secret=out.get("secret") if result.api_key else None, errors=result.errors)
+
+    @strawberry.mutation(description="Revoke an API key (yours, or any of the workspace's with api_key:manage).", permission_classes=[IsAuthenticated])
+    async def api_key_revoke(
+        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="The key's id.")]
+    ) -> ApiKeyRevokePayload | None:
+        async def work(session):  # noqa: ANN001, ANN202
+            key = await auth.revoke_api_key(session, user_id=info.context.principal.user_id, key_id=node_id(id, ApiKey))
+            return ApiKey.from_row(key)
+
+        return await run(info, ApiKeyRevokePayload, ApiKeyError, "api_key", work)

@@ -1,0 +1,90 @@
+"""Viewer: the signed-in user, their memberships, sessions, keys and subscription."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import strawberry
+from sqlalchemy import select
+
+from ...models import Verification as VerificationRow
+from ..base import desc
+from ..loaders import load_connection, load_list, load_one
+from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
+from .loaders import AccountsByUserIdLoader, ApiKeysByUserIdLoader, UserByIdLoader, UserSessionsByUserIdLoader
+from .types import ApiKey, LinkedAccount, User, UserSession, Verification
+
+
+@strawberry.type(description="The caller: who they are and what they may do where.")
+class Viewer:
+    user_id: strawberry.Private[uuid.UUID]
+    role: str | None = desc("Your role in the workspace you act in (null: none chosen).")
+    permissions: list[str] = desc("Your permissions in the workspace you act in (narrowed by an API key's scopes).")
+
+    @strawberry.field(description="Your account.")
+    async def user(self, info: strawberry.Info) -> User | None:
+        return await load_one(info, UserByIdLoader, User, self.user_id)
+
+    @strawberry.field(description="The workspace you act in (chosen with the X-Workspace-Id header).")
+    async def current_workspace(self, info: strawberry.Info) -> Workspace | None:
+        return await load_one(info, WorkspaceByIdLoader, Workspace, info.context.principal.workspace_id)
+
+    @strawberry.field(description="Your memberships in every workspace.")
+    async def memberships(self, info: strawberry.Info) -> list[TeamMember]:
+        members = await load_list(info, TeamMembersByUserIdLoader, TeamMember, self.user_id)
+        return [m for m in members if m.status == "active"]
+
+    @strawberry.field(description="Every workspace you belong to.")
+    async def workspaces(self, info: strawberry.Info) -> list[Workspace]:
+        members = await self.memberships(info)
+        loaded = await info.context.loader(WorkspaceByIdLoader).load_many([m.workspace_id for m in members])
+        return [Workspace.from_row(w) for w in loaded if w is not None]
+
+    @strawberry.field(description="Your signed-in devices.")
+    async def sessions(self, info: strawberry.Info) -> list[UserSession]:
+        return await load_list(info, UserSessionsByUserIdLoader, UserSession, self.user_id)
+
+    @strawberry.field(description="Sign-in providers linked to your account.")
+    async def linked_accounts(self, info: strawberry.Info) -> list[LinkedAccount]:
+        return await load_list(info, AccountsByUserIdLoader, LinkedAccount, self.user_id)
+
+    @strawberry.field(description="Your API keys (personal ones and those of the workspace you act in).")
+    async def api_keys(
+        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+    ) -> Connection[ApiKey]:
+        return await load_connection(info, ApiKeysByUserIdLoader, ApiKey, self.user_id, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(description="Your current subscription.")
+    async def subscription(self, info: strawberry.Info) -> Subscription | None:
+        subs = await load_list(info, SubscriptionsByUserIdLoader, Subscription, self.user_id)
+        return subs[0] if subs else None
+
+    @strawberry.field(description="Email verifications and password resets waiting for you.")
+    async def pending_verifications(self, info: strawberry.Info) -> list[Verification]:
+        async with info.context.session() as session:
+            rows = (
+                await session.execute(
+                    select(VerificationRow)
+                    .where(VerificationRow.identifier.like(f"%:{self.user_id}:%"), VerificationRow.expires_at > datetime.now(UTC))
+                    .order_by(VerificationRow.created_at.desc())
+                    .limit(20)
+                )
+            ).scalars().all()
+        return Verification.from_rows(list(rows))
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The caller, or null when not signed in.")
+    def viewer(self, info: strawberry.Info) -> Viewer | None:
+        p = info.context.principal
+        if not p.is_authenticated:
+            return None
+        return Viewer(user_id=p.user_id, role=p.role, permissions=sorted(p.permissions))
+
+
+from ..billing.loaders import SubscriptionsByUserIdLoader  # noqa: E402
+from ..billing.types import Subscription  # noqa: E402
+from ..workspaces.loaders import TeamMembersByUserIdLoader, WorkspaceByIdLoader  # noqa: E402
+from ..workspaces.types import TeamMember, Workspace  # noqa: E402

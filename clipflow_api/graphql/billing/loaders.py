@@ -1,0 +1,71 @@
+"""Loaders for plans, subscriptions and usage. No Row-Level Security here (billing is per
+user): subscriptions and usage are visible to their own user only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, select
+
+from ...models import Subscription, SubscriptionPlan, UsageLog
+from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
+
+
+def _own(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+    uid = ctx.principal.user_id
+    return [column == uid] if uid else [false()]
+
+
+class SubscriptionPlanByIdLoader(ByIdLoader):
+    model = SubscriptionPlan
+
+
+class SubscriptionPlansLoader(ConnectionByKeyLoader):
+    model = SubscriptionPlan
+    key = None
+
+    def base(self, query: ListQuery) -> Select:
+        return select(SubscriptionPlan).where(SubscriptionPlan.is_active)
+
+    def order(self, query: ListQuery) -> tuple[Any, ...]:
+        return (SubscriptionPlan.sort_order, SubscriptionPlan.price_monthly, SubscriptionPlan.id)
+
+
+class SubscriptionByIdLoader(ByIdLoader):
+    model = Subscription
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return _own(self.ctx, Subscription.user_id)
+
+
+class SubscriptionsByUserIdLoader(ListByKeyLoader):
+    model = Subscription
+    key = Subscription.user_id
+    order_by = (Subscription.created_at.desc(),)
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return _own(self.ctx, Subscription.user_id)
+
+
+class UsageLogByIdLoader(ByIdLoader):
+    model = UsageLog
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        uid = self.ctx.principal.user_id
+        if not uid:
+            return [false()]
+        return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
+
+
+class UsageLogsBySubscriptionIdLoader(ConnectionByKeyLoader):
+    model = UsageLog
+    key = UsageLog.subscription_id
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        uid = self.ctx.principal.user_id
+        if not uid:
+            return [false()]
+        return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
+
+    def order(self, query: ListQuery) -> tuple[Any, ...]:
+        return (UsageLog.date.desc(), UsageLog.id.desc())

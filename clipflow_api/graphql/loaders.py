@@ -1,0 +1,155 @@
+"""Dataloader bases. Every relation resolves through a per-request loader named
+``<Entity>By<Key>Loader``; each batch opens its own short-lived session (``ctx.session()``),
+so concurrent sibling resolvers never share one.
+
+- ``ByIdLoader``: one row per id (None when missing, soft-deleted or not visible).
+- ``ListByKeyLoader``: every row per foreign key (small, bounded child lists).
+- ``ConnectionByKeyLoader``: one page per (parent id, filter, order, page args); keys that
+  share filter/order/page go into a single windowed statement (``relay.fetch_pages``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlalchemy import ColumnElement, Select, select
+from strawberry.dataloader import DataLoader
+
+from .relay import Connection, Page, PageArgs, empty_page, fetch_pages, to_connection
+
+if TYPE_CHECKING:
+    from .context import Context
+
+
+class Loader(DataLoader):
+    """A dataloader bound to the request's context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        super().__init__(load_fn=self.batch_load)
+
+    async def batch_load(self, keys: list[Any]) -> Sequence[Any]:
+        raise NotImplementedError
+
+
+def _not_deleted(model: Any) -> list[ColumnElement[bool]]:
+    deleted = getattr(model, "deleted_at", None)
+    return [deleted.is_(None)] if deleted is not None else []
+
+
+class ByIdLoader(Loader):
+    model: ClassVar[Any]
+    include_deleted: ClassVar[bool] = False
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        """Extra visibility rules for tables without Row-Level Security."""
+        return []
+
+    async def batch_load(self, keys: list[uuid.UUID]) -> Sequence[Any]:
+        where = [self.model.id.in_(keys), *self.visible()]
+        if not self.include_deleted:
+            where += _not_deleted(self.model)
+        async with self.ctx.session() as session:
+            rows = (await session.execute(select(self.model).where(*where))).scalars().all()
+        by_id = {r.id: r for r in rows}
+        return [by_id.get(k) for k in keys]
+
+
+class ListByKeyLoader(Loader):
+    model: ClassVar[Any]
+    key: ClassVar[Any]  # the column the keys match
+    order_by: ClassVar[tuple[Any, ...]] = ()
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return []
+
+    async def batch_load(self, keys: list[Any]) -> Sequence[list[Any]]:
+        key = type(self).key
+        stmt = select(self.model).where(key.in_(keys), *_not_deleted(self.model), *self.visible())
+        stmt = stmt.order_by(*(self.order_by or (self.model.id,)))
+        async with self.ctx.session() as session:
+            rows = (await session.execute(stmt)).scalars().all()
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        attr = key.key
+        for r in rows:
+            grouped[getattr(r, attr)].append(r)
+        return [grouped.get(k, []) for k in keys]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a connection asks for, besides its parent: hashable, so it can key a loader."""
+
+    page: PageArgs
+    filter: Hashable = None
+    sort: Hashable = None
+
+
+class ConnectionByKeyLoader(Loader):
+    """Keys are ``(parent_id, ListQuery)``; values are ``relay.Page``."""
+
+    model: ClassVar[Any]
+    key: ClassVar[Any]  # the parent column; None for root lists (the parent key is then None)
+
+    def base(self, query: ListQuery) -> Select:
+        """``select(model)`` with the query's filters (override to add them)."""
+        return select(self.model).where(*_not_deleted(self.model), *self.visible())
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return []
+
+    def order(self, query: ListQuery) -> Sequence[Any]:
+        created = getattr(self.model, "created_at", None)
+        return (created.desc(), self.model.id.desc()) if created is not None else (self.model.id,)
+
+    async def batch_load(self, keys: list[tuple[Any, ListQuery]]) -> Sequence[Page]:
+        groups: dict[ListQuery, list[Any]] = defaultdict(list)
+        for parent, query in keys:
+            groups[query].append(parent)
+        results: dict[tuple[Any, ListQuery], Page] = {}
+        async with self.ctx.session() as session:
+            for query, parents in groups.items():
+                pages = await fetch_pages(
+                    session, self.base(query), self.model, type(self).key, parents, self.order(query), query.page
+                )
+                for parent in parents:
+                    results[(parent, query)] = pages.get(parent) or empty_page()
+        return [results[k] for k in keys]
+
+
+# --- resolver helpers ----------------------------------------------------------------------
+
+async def load_one(info: Any, loader: type[Loader], type_: Any, key: Any) -> Any:
+    """The related object of ``type_`` (None when the key is None or the row is invisible)."""
+    if key is None:
+        return None
+    row = await info.context.loader(loader).load(key)
+    return None if row is None else type_.from_row(row)
+
+
+async def load_list(info: Any, loader: type[Loader], type_: Any, key: Any) -> list[Any]:
+    rows = await info.context.loader(loader).load(key)
+    return [type_.from_row(r) for r in rows]
+
+
+async def load_connection(
+    info: Any,
+    loader: type[ConnectionByKeyLoader],
+    type_: Any,
+    parent: Any,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter: Hashable = None,
+    sort: Hashable = None,
+) -> Connection:
+    page_args = PageArgs.of(first=first, after=after, last=last, before=before)
+    query = ListQuery(page=page_args, filter=filter, sort=sort)
+    page = await info.context.loader(loader).load((parent, query))
+    return to_connection(page, type_.from_row, page_args)

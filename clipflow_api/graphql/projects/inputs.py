@@ -1,0 +1,47 @@
+"""Inputs of the studio mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..base import JSON
+
+
+@strawberry.input(description="Fields of a project.")
+class ProjectInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Project name (required on create).")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
+    social_format_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Main format (required on create).")
+    template_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Template to start from.")
+    status: str | None = strawberry.field(default=strawberry.UNSET, description="draft, in_review or final.")
+    project_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="Editor state.")
+    active_canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas open in the editor.")
+
+
+@strawberry.input(description="Fields of a canvas.")
+class CanvasInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
+    social_format_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="The format the canvas targets.")
+    data: JSON | None = strawberry.field(default=strawberry.UNSET, description="Other canvas settings (size, background...).")
+
+
+@strawberry.input(description="Fields of a timeline element.")
+class TimelineElementInput:
+    canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas (required on create).")
+    type: str | None = strawberry.field(default=strawberry.UNSET, description="text, image, video, shape or audio (required on create).")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Layer name (required on create).")
+    track_index: int | None = strawberry.field(default=strawberry.UNSET, description="Timeline track.")
+    start_time: float | None = strawberry.field(default=strawberry.UNSET, description="Start in seconds.")
+    duration: float | None = strawberry.field(default=strawberry.UNSET, description="Length in seconds.")
+    x: float | None = strawberry.field(default=strawberry.UNSET, description="Left, in canvas pixels.")
+    y: float | None = strawberry.field(default=strawberry.UNSET, description="Top, in canvas pixels.")
+    width: float | None = strawberry.field(default=strawberry.UNSET, description="Width.")
+    height: float | None = strawberry.field(default=strawberry.UNSET, description="Height.")
+    rotation: float | None = strawberry.field(default=strawberry.UNSET, description="Rotation in degrees.")
+    opacity: float | None = strawberry.field(default=strawberry.UNSET, description="Opacity, 0 to 1.")
+    properties: JSON | None = strawberry.field(default=strawberry.UNSET, description="Type-specific properties.")
+    z_index: int | None = strawberry.field(default=strawberry.UNSET, description="Stacking order.")
+    is_locked: bool | None = strawberry.field(default=strawberry.UNSET, description="Lock in the editor.")
+    is_hidden: bool | None = strawberry.field(default=strawberry.UNSET, description="Hide.")
+    is_synced: bool | None = strawberry.field(default=strawberry.UNSET, description="Mirror edits to the sync group.")
+    sync_group: str | None = strawberry.field(default=strawberry.UNSET, description="The sync group (elements on other canvases).")

@@ -1,0 +1,84 @@
+"""The schema: root Query/Mutation/Subscription and the protective extensions.
+
+``build_schema(settings)`` picks the extensions from settings (limits, error masking
+outside development, introspection). ``schema`` is the development build, used to export
+the SDL (extensions do not change it).
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from ..config import Settings, get_settings
+from . import nodes
+from .accounts.mutations import AccountMutations
+from .accounts.queries import AccountQueries
+from .billing.queries import BillingQueries
+from .errors import should_mask_error
+from .limits import QueryCostLimiter
+from .media.mutations import MediaMutations
+from .projects.mutations import ProjectMutations
+from .subscriptions import Subscription
+from .system.mutations import SystemMutations
+from .system.queries import SystemQueries
+from .templates.mutations import TemplateMutations
+from .templates.queries import CatalogueQueries
+from .workspaces.mutations import WorkspaceMutations
+from .workspaces.queries import WorkspaceQueries
+
+
+@strawberry.type(description="Read the graph: start at `viewer`, `workspace` or `node`.")
+class Query(nodes.NodeQueries, AccountQueries, WorkspaceQueries, CatalogueQueries, BillingQueries, SystemQueries):
+    pass
+
+
+@strawberry.type(description="Change the graph. Expected failures come back in each payload's `errors`.")
+class Mutation(AccountMutations, WorkspaceMutations, MediaMutations, TemplateMutations, ProjectMutations, SystemMutations):
+    pass
+
+
+def introspection_enabled(settings: Settings) -> bool:
+    if settings.graphql_introspection is not None:
+        return settings.graphql_introspection
+    return not settings.is_production
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or get_settings()
+    # Factories, not instances: an extension holds its request's execution context.
+    s = settings
+    extensions: list = [
+        lambda: MaxTokensLimiter(max_token_count=s.graphql_max_tokens),
+        lambda: QueryDepthLimiter(max_depth=s.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases),
+        lambda: QueryCostLimiter(max_cost=s.graphql_max_cost, max_mutations=s.graphql_max_mutations),
+    ]
+    if not introspection_enabled(settings):
+        from graphql.validation import NoSchemaIntrospectionCustomRule
+
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    if settings.environment != "development":
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=nodes.NODE_CLASSES,
+        extensions=extensions,
+        config=StrawberryConfig(
+            disable_field_suggestions=True,
+            batching_config={"max_operations": settings.graphql_max_batch},
+        ),
+    )
+
+
+def export_sdl() -> str:
+    return build_schema(Settings(environment="development")).as_str() + "\n"

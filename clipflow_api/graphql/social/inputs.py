@@ -1,0 +1,28 @@
+"""Filters for posts and comments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+
+PostStatus = strawberry.enum(
+    enum.Enum("PostStatus", {s.upper(): s for s in ("draft", "pending_approval", "scheduled", "publishing", "published", "failed", "cancelled")}),
+    description="Where a post is in scheduling and publishing.",
+)
+
+
+@strawberry.input(description="Narrow a list of posts.")
+class PostFilterInput:
+    status: list[PostStatus] | None = strawberry.field(default=None, description="Only posts in one of these states.")
+    scheduled_after: datetime | None = strawberry.field(default=None, description="Only posts scheduled at or after this time.")
+    scheduled_before: datetime | None = strawberry.field(default=None, description="Only posts scheduled before this time.")
+    social_account_id: strawberry.ID | None = strawberry.field(default=None, description="Only posts to this account.")
+
+
+@strawberry.input(description="Narrow a list of comments.")
+class CommentFilterInput:
+    is_read: bool | None = strawberry.field(default=None, description="true: read only; false: unread only.")
+    is_archived: bool | None = strawberry.field(default=None, description="true: archived only; false: inbox only.")
+    is_spam: bool | None = strawberry.field(default=None, description="true: spam only; false: no spam.")

@@ -1,0 +1,20 @@
+"""Inputs of the template mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from ..base import JSON
+
+
+@strawberry.input(description="Fields of a workspace template.")
+class TemplateInput:
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name (required on create).")
+    description: str | None = strawberry.field(default=strawberry.UNSET, description="What the template is for.")
+    type: str | None = strawberry.field(default=strawberry.UNSET, description="video, caption, post or canvas (default video).")
+    category: str | None = strawberry.field(default=strawberry.UNSET, description="Free-form category.")
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
+    template_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="The template itself (required on create).")
+    placeholders: JSON | None = strawberry.field(default=strawberry.UNSET, description="Slots a user fills in.")
+    thumbnail_url: str | None = strawberry.field(default=strawberry.UNSET, description="Preview image.")
+    is_public: bool | None = strawberry.field(default=strawberry.UNSET, description="Share with every workspace.")

@@ -1,0 +1,39 @@
+"""Loaders for workspaces, members and invitations (Row-Level Security scopes them)."""
+
+from __future__ import annotations
+
+from ...models import Invitation, TeamMember, Workspace
+from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader
+
+
+class WorkspaceByIdLoader(ByIdLoader):
+    model = Workspace
+
+
+class TeamMemberByIdLoader(ByIdLoader):
+    model = TeamMember
+
+
+class TeamMembersByWorkspaceIdLoader(ConnectionByKeyLoader):
+    model = TeamMember
+    key = TeamMember.workspace_id
+
+    def order(self, query):  # noqa: ANN001, ANN201
+        return (TeamMember.created_at, TeamMember.id)
+
+
+class TeamMembersByUserIdLoader(ListByKeyLoader):
+    """A user's memberships (the own_memberships policy shows them across workspaces)."""
+
+    model = TeamMember
+    key = TeamMember.user_id
+    order_by = (TeamMember.created_at,)
+
+
+class InvitationByIdLoader(ByIdLoader):
+    model = Invitation
+
+
+class InvitationsByWorkspaceIdLoader(ConnectionByKeyLoader):
+    model = Invitation
+    key = Invitation.workspace_id

@@ -1,0 +1,1 @@
+"""Workspaces (the design's "teams"): creation, members, roles, invitations."""

@@ -1,0 +1,1 @@
+"""Accounts: passwords, sessions, tokens, API keys, OAuth, principals, encryption."""

@@ -1,0 +1,108 @@
+"""Sign up, create a workspace, invite, accept: through HTTP, with the real services."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete
+
+from clipflow_api.models import User
+from tests.graphql.conftest import Api
+
+SIGN_UP = "mutation($i: SignUpInput!) { signUp(input: $i) { token user { email } errors { field code message } } }"
+
+
+async def _sign_up(api: Api, email: str) -> str:
+    body = await api.gql(SIGN_UP, {"i": {"email": email, "password": "a long passphrase 42!", "name": "Ann"}})
+    assert body["data"]["signUp"]["errors"] == [], body
+    return body["data"]["signUp"]["token"]
+
+
+async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
+    a, b = f"a{uuid.uuid4().hex[:8]}@example.com", f"b{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        # given two people who signed up
+        token_a = await _sign_up(api, a)
+        token_b = await _sign_up(api, b)
+        again = await api.gql(SIGN_UP, {"i": {"email": a, "password": "a long passphrase 42!", "name": "Ann"}})
+        assert again["data"]["signUp"]["errors"] == [{"field": "email", "code": "EMAIL_TAKEN", "message": "An account with this email already exists."}]
+        # (A pays for a plan with seats for a team)
+        from datetime import UTC, datetime, timedelta
+
+        from sqlalchemy import select
+
+        from clipflow_api.models import Subscription, SubscriptionPlan
+
+        user_a = (await committed.execute(select(User).where(User.email == a))).scalar_one()
+        plan = (await committed.execute(select(SubscriptionPlan).order_by(SubscriptionPlan.team_members.desc()).limit(1))).scalar_one()
+        now = datetime.now(UTC)
+        committed.add(Subscription(user_id=user_a.id, plan_id=plan.id, current_period_start=now, current_period_end=now + timedelta(days=30)))
+        await committed.commit()
+        # when A creates a workspace and invites B as editor
+        created = await api.gql(
+            'mutation { workspaceCreate(input: {name: "Acme Studio"}) { workspace { id slug } errors { code } } }', token=token_a
+        )
+        ws_gid = created["data"]["workspaceCreate"]["workspace"]["id"]
+        ws_id = str(uuid.UUID(__import__("base64").b64decode(ws_gid).decode().split(":", 1)[1]))
+        invited = await api.gql(
+            "mutation($e: String!) { invitationCreate(input: {email: $e, role: EDITOR}) { invitation { email role } errors { code } } }",
+            {"e": b}, token=token_a, workspace=ws_id,
+        )
+        assert invited["data"]["invitationCreate"] == {"invitation": {"email": b, "role": "editor"}, "errors": []}
+        mail = [m for m in api.mailbox if m["kind"] == "invitation"]
+        assert [m["to"] for m in mail] == [b]
+        # and B accepts with the emailed token
+        accepted = await api.gql(
+            "mutation($t: String!) { invitationAccept(token: $t) { member { role user { email } } errors { code } } }",
+            {"t": mail[0]["token"]}, token=token_b,
+        )
+        assert accepted["data"]["invitationAccept"] == {"member": {"role": "editor", "user": {"email": b}}, "errors": []}
+        # then B acts in the workspace as an editor
+        viewer = await api.gql("{ viewer { role currentWorkspace { name } } }", token=token_b, workspace=ws_id)
+        assert viewer["data"]["viewer"] == {"role": "editor", "currentWorkspace": {"name": "Acme Studio"}}
+        # and the token cannot be used twice
+        twice = await api.gql(
+            "mutation($t: String!) { invitationAccept(token: $t) { member { id } errors { code } } }", {"t": mail[0]["token"]}, token=token_b
+        )
+        assert twice["data"]["invitationAccept"]["errors"][0]["code"] in ("INVITATION_USED", "ALREADY_MEMBER")
+        # and logging out ends the session
+        out = await api.gql("mutation { logOut { errors { code } } }", token=token_a)
+        assert out["data"]["logOut"]["errors"] == []
+        gone = await api.gql("{ viewer { role } }", token=token_a)
+        assert gone["_status"] == 401 and gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    finally:
+        from sqlalchemy import text
+
+        await committed.execute(text("DELETE FROM workspaces WHERE owner_id IN (SELECT id FROM users WHERE email IN (:a, :b))"), {"a": a, "b": b})
+        await committed.execute(delete(User).where(User.email.in_([a, b])))
+        await committed.commit()
+
+
+async def test_login_errors_and_api_key_day_limit(api: Api, committed) -> None:
+    email = f"k{uuid.uuid4().hex[:8]}@example.com"
+    try:
+        token = await _sign_up(api, email)
+        wrong = await api.gql('mutation($e: String!) { logIn(input: {email: $e, password: "nope nope nope"}) { token errors { code } } }', {"e": email})
+        assert wrong["data"]["logIn"] == {"token": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}
+        # an API key limited to 3 requests a day
+        made = await api.gql(
+            'mutation { apiKeyCreate(input: {name: "ci", scopes: ["video:read"], rateLimit: 3}) { secret apiKey { keyPrefix scopes } errors { code } } }',
+            token=token,
+        )
+        payload = made["data"]["apiKeyCreate"]
+        assert payload["errors"] == [] and payload["secret"].startswith("cf_live_")
+        secret = payload["secret"]
+        statuses = []
+        for _ in range(4):
+            r = await api.gql("{ viewer { permissions } }", headers={"x-api-key": secret})
+            statuses.append(r["_status"])
+        assert statuses == [200, 200, 200, 429]
+        assert r["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        ok = await api.gql("{ viewer { permissions } }", headers={"x-api-key": "cf_live_bad"})
+        assert ok["_status"] == 401
+    finally:
+        from sqlalchemy import text
+
+        await committed.execute(text("DELETE FROM workspaces WHERE owner_id IN (SELECT id FROM users WHERE email = :a)"), {"a": email})
+        await committed.execute(delete(User).where(User.email == email))
+        await committed.commit()

@@ -1,0 +1,1 @@
+"""Workspaces: creation, invitations, roles, permissions, removal."""
