@@ -3,7 +3,8 @@
 DATABASE_URL / REDIS_URL name the servers (``clipflow services run`` sets them; the
 defaults are the local ones). A run uses its own database ``<name>_test_<pid>`` (dropped
 at the end; ones left by killed runs are dropped at the next start) and a Redis database
-chosen from 8-15 by pid, so two runs on one machine do not trample each other.
+of its own (1-15, claimed with a lock key), so two runs on one machine do not trample
+each other.
 """
 
 from __future__ import annotations
@@ -21,7 +22,33 @@ _parts = urlsplit(_base_url)
 _TEST_PREFIX = _parts.path.strip("/") + "_test_"
 TEST_DATABASE_URL = urlunsplit(_parts._replace(path=f"/{_TEST_PREFIX}{os.getpid()}"))
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-TEST_REDIS_URL = urlunsplit(_redis._replace(path=f"/{8 + os.getpid() % 8}"))
+
+
+def _claim_redis_db() -> int:
+    """A Redis database no other live test run holds (a lock key per database, in db 0)."""
+    from redis import Redis
+
+    client = Redis.from_url(urlunsplit(_redis._replace(path="/0")))
+    try:
+        for n in range(15, 0, -1):
+            if client.set(f"clipflow:test-run-lock:{n}", os.getpid(), nx=True, ex=3 * 3600):
+                return n
+    finally:
+        client.close()
+    raise RuntimeError("all Redis test databases (1-15) are held by other test runs")
+
+
+_REDIS_DB = _claim_redis_db()
+TEST_REDIS_URL = urlunsplit(_redis._replace(path=f"/{_REDIS_DB}"))
+
+
+def pytest_unconfigure(config) -> None:  # noqa: ANN001
+    from redis import Redis
+
+    client = Redis.from_url(urlunsplit(_redis._replace(path="/0")))
+    if client.get(f"clipflow:test-run-lock:{_REDIS_DB}") == str(os.getpid()).encode():
+        client.delete(f"clipflow:test-run-lock:{_REDIS_DB}")
+    client.close()
 
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["REDIS_URL"] = TEST_REDIS_URL
