@@ -8,7 +8,9 @@ credential is answered before any GraphQL runs: 401 (or 403/429/400) with a Grap
 (``{"authorization": "Bearer ..."}``, ``X-Workspace-Id`` as ``workspaceId``) on both
 graphql-transport-ws and the legacy graphql-ws protocol; a refused credential rejects the
 connection. Multipart uploads (``videoUpload``) are on behind a CSRF guard and a body cap
-(``graphql.uploads``): a multipart POST without a preflight-forcing header is answered 400.
+(``graphql.uploads``): a multipart POST without a preflight-forcing header is answered 400,
+an anonymous one 401 before its body is read, and one over the largest plan's upload limit
+413. Other bodies are capped at ``MAX_JSON_BODY_BYTES``.
 """
 
 from __future__ import annotations
@@ -35,10 +37,19 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from .config import Settings, get_settings
 from .db import create_app_engine, session_factory
-from .errors import AuthError, DomainError, PermissionDenied, RateLimited, ValidationError
+from .errors import AuthError, DomainError, ErrorCode, PermissionDenied, RateLimited, ValidationError
 from .graphql.context import Context
 from .graphql.schema import build_schema
-from .graphql.uploads import BodyTooLarge, CappedFormRequestAdapter, UploadLimit, answer_too_large, guard_multipart, is_multipart
+from .graphql.uploads import (
+    MAX_JSON_BODY_BYTES,
+    BodyTooLarge,
+    CappedFormRequestAdapter,
+    UploadLimit,
+    answer_too_large,
+    cap_body,
+    guard_multipart,
+    is_multipart,
+)
 from .processing.uploads import routes as upload_routes
 from .storage import get_storage
 from .storage.routes import routes as file_routes
@@ -121,9 +132,11 @@ class ClipFlowGraphQL(GraphQL):
             if is_multipart(scope):
                 factory = scope["app"].state.session_factory
                 guarded = await guard_multipart(scope, receive, send, limit=lambda: self.upload_limit.bytes(factory))
-                if guarded is None:
-                    return
-                receive = guarded
+            else:
+                guarded = await cap_body(scope, receive, send, cap=MAX_JSON_BODY_BYTES)
+            if guarded is None:
+                return
+            receive = guarded
             try:
                 await super().__call__(scope, receive, send)
             except BodyTooLarge as exc:
@@ -151,6 +164,9 @@ class ClipFlowGraphQL(GraphQL):
         )
         if request.scope["type"] == "http":
             ctx.principal = await self._resolve(request.app, request.headers, request)
+            if is_multipart(request.scope) and ctx.principal.workspace_id is None:
+                # refuse before the body is read: nobody spools a file to disk without signing in
+                raise AuthError(ErrorCode.INVALID_CREDENTIALS, "Sign in and choose a workspace to upload files.")
         return ctx
 
     async def _resolve(self, app: Any, headers: Any, request: Any) -> Any:

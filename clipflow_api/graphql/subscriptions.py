@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy import select
 
 from ..jobs.progress import job_channel, video_channel
 from ..models import Job as JobRow
@@ -31,7 +32,7 @@ TERMINAL = frozenset({"completed", "failed", "cancelled"})
 
 @strawberry.type(description="A progress event of a background job.")
 class ProgressEvent:
-    job_id: strawberry.ID = desc("The job's global id.")
+    job_id: strawberry.ID = desc("The job's global id (for a finished video: its last job's; empty when it never had one).")
     video_id: strawberry.ID | None = desc("The video's global id, for video work.")
     status: str = desc("pending, processing, completed, failed or cancelled.")
     step: str | None = desc("The pipeline step, e.g. transcribe.")
@@ -117,12 +118,18 @@ class Subscription:
         await _visible(info, VideoRow, vid, "No such video.")
 
         async def current() -> ProgressEvent | None:
-            row = await _visible(info, VideoRow, vid, "No such video.")
-            if row.status not in ("completed", "failed"):
-                return None  # still running: the next event says where it is
+            async with info.context.session() as session:
+                row = await session.get(VideoRow, vid)
+                if row is None or row.deleted_at is not None:
+                    raise GraphQLError("No such video.", extensions={"code": "NOT_FOUND"})
+                if row.status not in ("completed", "failed"):
+                    return None  # still running: the next event says where it is
+                last_job = await session.scalar(
+                    select(JobRow.id).where(JobRow.video_id == vid).order_by(JobRow.created_at.desc()).limit(1)
+                )
             return ProgressEvent(
-                job_id="", video_id=global_id(Video, row.id), status=row.status, step=None,
-                progress=row.processing_progress, message=None, error=row.error_message, at=None,
+                job_id=global_id(Job, last_job) if last_job else "", video_id=global_id(Video, row.id), status=row.status,
+                step=None, progress=row.processing_progress, message=None, error=row.error_message, at=None,
             )
 
         async for event in _stream(info, video_channel(vid), current):

@@ -4,10 +4,12 @@ A ``multipart/form-data`` POST is a "simple" request: a browser sends it cross-s
 user's cookies and without a CORS preflight. So, like Apollo Server's CSRF prevention, a
 multipart request must carry a header no simple request can (``apollo-require-preflight``
 or ``x-apollo-operation-name``); without one it is answered 400 before authentication or
-parsing. The body is capped at the largest upload any plan accepts (plus room for the form
-fields): a ``Content-Length`` above it is refused at once, and a body that grows past it
-while streaming is cut off. The caller's own plan limit is the service's to enforce
+parsing, and an anonymous one is answered 401 before its body is read (``app.get_context``).
+The body is capped at the largest upload any plan accepts (plus room for the form fields):
+a ``Content-Length`` above it is refused at once (413), and a body that grows past it while
+streaming is cut off. The caller's own plan limit is the service's to enforce
 (``processing.service.create_video_from_file`` -> ``FILE_TOO_LARGE`` in the payload).
+Every other request body (JSON) is capped at ``MAX_JSON_BODY_BYTES`` the same way.
 """
 
 from __future__ import annotations
@@ -35,12 +37,18 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 # When no plan says (an empty table), the service's own default.
 DEFAULT_UPLOAD_MB = 500
 _LIMIT_TTL_S = 300.0
+# Any other request (JSON): generous for the largest input (5000 caption words), small for a server.
+MAX_JSON_BODY_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_FILES = 1  # videoUpload takes one file
 MAX_FORM_FIELDS = 2  # operations, map
 
 
 class BodyTooLarge(Exception):
     """The request body grew past the cap while it was being read."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -95,27 +103,34 @@ async def guard_multipart(scope: Scope, receive: Receive, send: Send, *, limit: 
         await response(scope, receive, send)
         return None
     cap = await limit()
-    too_large = f"The request is larger than the largest upload accepted ({cap // (1024 * 1024)} MB)."
+    message = f"The request is larger than the largest upload accepted ({cap // (1024 * 1024)} MB)."
+    return await cap_body(scope, receive, send, cap=cap, code="FILE_TOO_LARGE", message=message)
+
+
+async def cap_body(scope: Scope, receive: Receive, send: Send, *, cap: int, code: str = "REQUEST_TOO_LARGE",
+                   message: str | None = None) -> Receive | None:
+    """A ``receive`` that stops the body at ``cap`` bytes; None when the declared length is over it (answered 413)."""
+    message = message or f"The request body is larger than {cap // 1024} KB."
     declared = _header(scope, b"content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > cap:
-        await _refusal(413, "FILE_TOO_LARGE", too_large)(scope, receive, send)
+        await _refusal(413, code, message)(scope, receive, send)
         return None
     seen = 0
 
     async def capped() -> Message:
         nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
+        received = await receive()
+        if received["type"] == "http.request":
+            seen += len(received.get("body", b""))
             if seen > cap:
-                raise BodyTooLarge(too_large)
-        return message
+                raise BodyTooLarge(code, message)
+        return received
 
     return capped
 
 
 async def answer_too_large(scope: Scope, receive: Receive, send: Send, exc: BodyTooLarge) -> None:
-    await _refusal(413, "FILE_TOO_LARGE", str(exc))(scope, receive, send)
+    await _refusal(413, exc.code, exc.message)(scope, receive, send)
 
 
 class CappedFormRequestAdapter(StarletteRequestAdapter):

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -95,8 +96,10 @@ class Api:
         return body, len(self.statements)
 
 
-@pytest.fixture
-async def api(migrated_database: str) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def open_api(settings: Any = None, *, grant: Callable[[Any], Any] | None = None) -> AsyncIterator[Api]:
+    """The app in-process with ``settings`` (default: the test settings); ``grant(principal)``
+    may adjust each request's principal (platform staff, for instance)."""
     from clipflow_api.app import create_app
     from clipflow_api.auth.principal import resolve_principal
 
@@ -106,7 +109,7 @@ async def api(migrated_database: str) -> AsyncIterator[Api]:
     api_obj: Api | None = None
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
-        if api_obj is not None and api_obj.counting and not getattr(conn, "info", {}).get("auth"):
+        if api_obj is not None and api_obj.counting:
             api_obj.statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
@@ -121,19 +124,99 @@ async def api(migrated_database: str) -> AsyncIterator[Api]:
         if api_obj:
             api_obj.counting = False
         try:
-            return await resolve_principal(**kw)
+            principal = await resolve_principal(**kw)
+            return grant(principal) if grant is not None else principal
         finally:
             if api_obj:
                 api_obj.counting = counting
 
-    app = create_app(get_settings(), engine=engine, principal_resolver=resolver, mailer=mailer)
-    async with app.router.lifespan_context(app):
-        await app.state.redis.flushdb()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            api_obj = Api(client=client, app=app, mailbox=mailbox)
-            yield api_obj
+    app = create_app(settings or get_settings(), engine=engine, principal_resolver=resolver, mailer=mailer)
+    try:
+        async with app.router.lifespan_context(app):
+            await app.state.redis.flushdb()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                api_obj = Api(client=client, app=app, mailbox=mailbox)
+                yield api_obj
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def api(migrated_database: str) -> AsyncIterator[Api]:
+    async with open_api() as api_obj:
+        yield api_obj
+
+
+@pytest.fixture
+async def server(migrated_database: str) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free port, for websockets: its ws:// URL."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from clipflow_api.app import create_app
+
+    engine = create_app_engine(pool_size=4, max_overflow=8)
+    app = create_app(get_settings(), engine=engine)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        await asyncio.sleep(0.05)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    srv.should_exit = True
+    await task
     await engine.dispose()
+
+
+async def until_subscribed(redis: Any, channel: str, timeout: float = 10.0) -> None:
+    """Wait until someone listens on ``channel`` (a subscription has started)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        [(_, listeners)] = await redis.pubsub_numsub(channel)
+        if listeners:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"nobody subscribed to {channel}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def committed(owner_engine: Any) -> AsyncIterator[AsyncSession]:
+    """An owner session whose commits are real; afterwards every user and workspace it
+    created is deleted, with the workspaces those users came to own through the API.
+
+    (Overrides the shared fixture, which finds its rows in the identity map: a weak map,
+    where an instance the test no longer holds may be gone by teardown.)"""
+    from sqlalchemy import text
+
+    session = AsyncSession(owner_engine, expire_on_commit=False)
+    users: set[Any] = set()
+    workspaces: set[Any] = set()
+
+    @event.listens_for(session.sync_session, "after_flush")
+    def track(sess: Any, _ctx: Any) -> None:
+        for obj in sess.new:
+            if isinstance(obj, User):
+                users.add(obj.id)
+            elif isinstance(obj, Workspace):
+                workspaces.add(obj.id)
+
+    yield session
+    await session.rollback()
+    if workspaces or users:
+        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:w) OR owner_id = ANY(:u)"),
+                              {"w": list(workspaces), "u": list(users)})
+    if users:
+        await session.execute(text("DELETE FROM users WHERE id = ANY(:u)"), {"u": list(users)})
+    await session.commit()
+    await session.close()
 
 
 @pytest.fixture
@@ -183,7 +266,7 @@ async def add_member(db: AsyncSession, ws: Workspace, role: str) -> tuple[User, 
 
 async def make_video(db: AsyncSession, ws: Workspace, **kw: Any) -> Video:
     video_id = kw.pop("id", None) or uuid.uuid4()
-    row = Video(id=video_id, workspace_id=ws.id, uploaded_by=ws.owner_id, source_type="upload",
+    row = Video(id=video_id, workspace_id=ws.id, uploaded_by=ws.owner_id, source_type=kw.pop("source_type", "upload"),
                 file_url=kw.pop("file_url", f"videos/{video_id}/source.mp4"), title=kw.pop("title", "A talk"), **kw)
     db.add(row)
     await db.flush()

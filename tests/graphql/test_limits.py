@@ -67,3 +67,22 @@ async def test_batches_are_capped(api: Api) -> None:
 async def test_field_suggestions_are_disabled(api: Api) -> None:
     body = await api.gql("{ workspac { name } }")
     assert body["errors"][0]["message"] == "Cannot query field 'workspac' on type 'Query'."
+
+
+async def test_json_bodies_are_capped(api: Api) -> None:
+    from clipflow_api.graphql.uploads import MAX_JSON_BODY_BYTES
+
+    big = ('{"query": "{ __typename }", "variables": {"pad": "' + "x" * MAX_JSON_BODY_BYTES + '"}}').encode()
+
+    async def chunks():  # noqa: ANN202
+        for i in range(0, len(big), 64 * 1024):
+            yield big[i:i + 64 * 1024]
+
+    declared = await api.client.post("/graphql", content=big, headers={"content-type": "application/json"})
+    streamed = await api.client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert response.json()["errors"] == [{"message": "The request body is larger than 2048 KB.", "extensions": {"code": "REQUEST_TOO_LARGE"}}]
+    # a body under the cap is answered as usual
+    ok = await api.client.post("/graphql", json={"query": "{ __typename }", "variables": {"pad": "x" * 1000}})
+    assert ok.json() == {"data": {"__typename": "Query"}}

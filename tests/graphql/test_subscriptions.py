@@ -1,42 +1,21 @@
-"""jobProgress over a real websocket (uvicorn on a free port), both subprotocols."""
+"""jobProgress and videoProgress over a real websocket (uvicorn on a free port), both subprotocols.
+
+Events are published the way the worker publishes them (``jobs.progress.publish_progress``),
+once the subscription is listening on its Redis channel."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
+import uuid
 
 import pytest
-import uvicorn
 import websockets
-from sqlalchemy.pool import NullPool
 
-from clipflow_api.config import get_settings
-from clipflow_api.db import create_app_engine
-from clipflow_api.jobs.progress import progress_event, publish_progress
-from tests.graphql.conftest import gid, make_token, make_user, make_workspace
+from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress, video_channel
+from tests.graphql.conftest import gid, make_token, make_user, make_video, make_workspace, until_subscribed
 
 SUB = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress message } }"
-
-
-@pytest.fixture
-async def server(migrated_database):  # noqa: ANN001, ANN201
-    from clipflow_api.app import create_app
-
-    engine = create_app_engine(poolclass=NullPool)
-    app = create_app(get_settings(), engine=engine)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        await asyncio.sleep(0.05)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    srv.should_exit = True
-    await task
-    await engine.dispose()
 
 
 async def _job(committed):  # noqa: ANN001, ANN202
@@ -51,7 +30,7 @@ async def _job(committed):  # noqa: ANN001, ANN202
 
 
 async def _publish_until_done(redis, ws, job) -> None:  # noqa: ANN001
-    await asyncio.sleep(0.3)
+    await until_subscribed(redis, job_channel(job.id))
     for status, progress in (("processing", 50), ("completed", 100)):
         await publish_progress(redis, progress_event(job_id=job.id, workspace_id=ws.id, status=status, progress=progress, message=f"{progress}%"))
         await asyncio.sleep(0.05)
@@ -117,3 +96,69 @@ async def test_legacy_graphql_ws_requires_auth(server, committed) -> None:  # no
         payload = msg["payload"]
         errors = [payload] if msg["type"] == "error" else payload["errors"]
         assert errors[0]["extensions"]["code"] == "PERMISSION_DENIED"
+
+
+VIDEO_SUB = "subscription($id: ID!) { videoProgress(videoId: $id) { jobId videoId status step progress message error } }"
+
+
+async def test_video_progress_streams_the_workers_events_in_order_until_completed(server, committed, redis) -> None:  # noqa: ANN001
+    from tests.fixtures import builders
+
+    # given a video being processed by a job
+    owner = await make_user(committed)
+    ws = await make_workspace(committed, owner)
+    video = await make_video(committed, ws, status="processing", processing_progress=10)
+    job = await builders.job(committed, ws, type="video_process", video_id=video.id, status="processing")
+    token = await make_token(committed, owner)
+    await committed.commit()
+    steps = [("processing", "transcribe", 30, "Transcribing"), ("processing", "select", 60, "Finding the best moments"),
+             ("processing", "render", 90, "Rendering clip 1 of 1"), ("completed", None, 100, "Done")]
+
+    async def publish() -> None:
+        await until_subscribed(redis, video_channel(video.id))
+        # another video's event on its own channel is not seen
+        await publish_progress(redis, progress_event(job_id=job.id, workspace_id=ws.id, video_id=uuid.uuid4(), status="failed",
+                                                     progress=0, message="not mine"))
+        for status, step, progress, message in steps:
+            await publish_progress(redis, progress_event(job_id=job.id, workspace_id=ws.id, video_id=video.id, status=status,
+                                                         step=step, progress=progress, message=message))
+
+    async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
+        await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(ws.id)}}))
+        assert json.loads(await conn.recv())["type"] == "connection_ack"
+        # when the client subscribes and the worker publishes
+        await conn.send(json.dumps({"id": "v", "type": "subscribe", "payload": {"query": VIDEO_SUB, "variables": {"id": gid("Video", video.id)}}}))
+        publisher = asyncio.create_task(publish())
+        got = []
+        while True:
+            msg = json.loads(await asyncio.wait_for(conn.recv(), 10))
+            if msg["type"] == "complete":
+                break
+            assert msg["type"] == "next", msg
+            got.append(msg["payload"]["data"]["videoProgress"])
+        await publisher
+    # then every event arrives once, in order, and the stream ends at completed
+    ids = {"jobId": gid("Job", job.id), "videoId": gid("Video", video.id), "error": None}
+    assert got == [{**ids, "status": s, "step": step, "progress": p, "message": m} for s, step, p, m in steps]
+
+
+async def test_a_finished_video_reports_its_state_and_ends(server, committed) -> None:  # noqa: ANN001
+    owner = await make_user(committed)
+    ws = await make_workspace(committed, owner)
+    from tests.fixtures import builders
+
+    video = await make_video(committed, ws, status="failed", processing_progress=40, error_message="The file has no audio track.")
+    job = await builders.job(committed, ws, type="video_process", video_id=video.id, status="failed")
+    token = await make_token(committed, owner)
+    await committed.commit()
+    async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
+        await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(ws.id)}}))
+        assert json.loads(await conn.recv())["type"] == "connection_ack"
+        await conn.send(json.dumps({"id": "v", "type": "subscribe", "payload": {"query": VIDEO_SUB, "variables": {"id": gid("Video", video.id)}}}))
+        first = json.loads(await asyncio.wait_for(conn.recv(), 10))
+        done = json.loads(await asyncio.wait_for(conn.recv(), 10))
+    assert first["payload"]["data"]["videoProgress"] == {
+        "jobId": gid("Job", job.id), "videoId": gid("Video", video.id), "status": "failed", "step": None, "progress": 40,
+        "message": None, "error": "The file has no audio track.",
+    }
+    assert done == {"id": "v", "type": "complete"}

@@ -190,6 +190,18 @@ async def test_bodies_over_the_largest_plan_limit_are_cut_off(api: Api, committe
     assert _stored_files(api) == files_before
 
 
+async def test_anonymous_multipart_is_refused_before_the_body_is_read(api: Api, committed, editor) -> None:  # noqa: ANN001
+    ws, _ = editor
+    before, files_before = await _counts(committed, ws), _stored_files(api)
+    body = await api.upload(UPLOAD, {"file": None}, {"variables.file": ("a.mp4", SAMPLE, "video/mp4")})
+    assert body["_status"] == 401
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+        ("Sign in and choose a workspace to upload files.", "UNAUTHENTICATED")
+    ]
+    assert await _counts(committed, ws) == before
+    assert _stored_files(api) == files_before
+
+
 async def test_uploading_needs_video_write(api: Api, committed) -> None:  # noqa: ANN001
     ws = await make_workspace(committed)
     _, token = await add_member(committed, ws, "viewer")
@@ -287,10 +299,11 @@ async def test_process_refuses_typed_in_keys_and_other_workspaces_videos(api: Ap
 
 # --- signed links --------------------------------------------------------------------------
 
-SIGNED = """query($v: ID!, $c: ID!, $x: ID!) {
+SIGNED = """query($v: ID!, $c: ID!, $x: ID!, $p: ID!) {
   v: node(id: $v) { ... on Video { downloadUrl thumbnailUrl fileUrl } }
   c: node(id: $c) { ... on Clip { thumbnailUrl downloadUrls { format url } captions { srtUrl vttUrl } } }
   x: node(id: $x) { ... on Video { downloadUrl thumbnailUrl } }
+  p: node(id: $p) { ... on Video { downloadUrl thumbnailUrl } }
 }"""
 
 
@@ -310,19 +323,22 @@ async def test_download_links_are_signed_and_never_raw_keys(api: Api, committed)
     token = await make_token(committed, owner)
     video_id = uuid.uuid4()
     video = await make_video(committed, ws, id=video_id, file_url=f"videos/{video_id}/source.mp4",
-                             thumbnail_url=f"videos/{video_id}/thumbnail.jpg")
+                             thumbnail_url=f"videos/{video_id}/thumbnail.jpg", file_size_bytes=len(SAMPLE))
     clip = await make_clip(committed, video)
     clip.file_urls = {"9:16": f"clips/{clip.id}/9x16.mp4", "1:1": f"clips/{clip.id}/1x1.mp4", "16:9": f"clips/{clip.id}/../../videos/x.mp4"}
     clip.thumbnail_url = f"clips/{clip.id}/thumbnail.jpg"
     committed.add(Caption(workspace_id=ws.id, clip_id=clip.id, style="bold", words=[],
                           srt_url=f"clips/{clip.id}/captions.srt", vtt_url=f"clips/{clip.id}/captions.vtt"))
     # a key typed in by a client, naming some other video's file: never signed
-    foreign = await make_video(committed, ws, file_url=f"videos/{video_id}/source.mp4", thumbnail_url="https://evil.example/x.jpg")
+    foreign = await make_video(committed, ws, file_url=f"videos/{video_id}/source.mp4", thumbnail_url="https://evil.example/x.jpg",
+                               file_size_bytes=1)
+    # an import the worker has not downloaded yet: nothing to link to
+    pending = await make_video(committed, ws, source_type="url", source_url="https://example.com/a.mp4")
     await committed.commit()
     api.app.state.storage.put_file(video.file_url, SAMPLE_PATH)
 
-    body = await api.gql(SIGNED, {"v": gid("Video", video.id), "c": gid("Clip", clip.id), "x": gid("Video", foreign.id)},
-                         token=token, workspace=ws)
+    body = await api.gql(SIGNED, {"v": gid("Video", video.id), "c": gid("Clip", clip.id), "x": gid("Video", foreign.id),
+                                  "p": gid("Video", pending.id)}, token=token, workspace=ws)
     assert body.get("errors") is None, body
     v, c = body["data"]["v"], body["data"]["c"]
     # then every link is a signed URL of the key the database holds
@@ -335,7 +351,7 @@ async def test_download_links_are_signed_and_never_raw_keys(api: Api, committed)
     _check_signed(c["captions"][0]["srtUrl"], f"clips/{clip.id}/captions.srt")
     _check_signed(c["captions"][0]["vttUrl"], f"clips/{clip.id}/captions.vtt")
     assert v["fileUrl"] == video.file_url  # the deprecated raw key is still there for old clients
-    assert body["data"]["x"] == {"downloadUrl": None, "thumbnailUrl": None}
+    assert body["data"]["x"] == body["data"]["p"] == {"downloadUrl": None, "thumbnailUrl": None}
     # and the signed link serves the file, while a tampered one is refused
     path, query = download
     served = await api.client.get(f"{path}?{query}")

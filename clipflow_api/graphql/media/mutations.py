@@ -108,6 +108,27 @@ def _options(data: Any) -> dict[str, Any]:
     )
 
 
+def _check_words(words: list[Any], clip_length: float) -> list[dict[str, Any]]:
+    """Caption words as stored: each within the clip, in order, none overlapping the one before."""
+    if len(words) > MAX_CAPTION_WORDS:
+        raise Refused("INVALID", f"At most {MAX_CAPTION_WORDS} words.", "words")
+    out: list[dict[str, Any]] = []
+    for n, w in enumerate(words, start=1):
+        if not w.word.strip() or len(w.word) > 100:
+            raise Refused("INVALID", f"Word {n} is empty or longer than 100 characters.", "words")
+        start, end = round(w.start, 3), round(w.end, 3)  # stored to the millisecond: compare what is stored
+        if start < 0 or end < start:
+            raise Refused("INVALID", f"Word {n} must start at 0 or later and end after it starts.", "words")
+        if end > round(clip_length, 3):
+            raise Refused("INVALID", f"Word {n} ends after the clip, which is {clip_length:g} seconds long.", "words")
+        if out and start < out[-1]["start"]:
+            raise Refused("INVALID", f"Word {n} starts before word {n - 1}: words must be in order.", "words")
+        if out and start < out[-1]["end"]:
+            raise Refused("INVALID", f"Word {n} starts before word {n - 1} ends: words must not overlap.", "words")
+        out.append({"word": w.word, "start": start, "end": end})
+    return out
+
+
 def _apply_brand_kit(row: Any, data: BrandKitInput) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in (
@@ -385,7 +406,10 @@ class MediaMutations:
         return await run(info, ClipPayload, ClipError, "clip", work)
 
     # --- captions ----------------------------------------------------------------------
-    @strawberry.mutation(description="Change a caption track's words or style.", permission_classes=[Require("caption:write")])
+    @strawberry.mutation(
+        description="Change a caption track's words (in order, not overlapping, within the clip) or style.",
+        permission_classes=[Require("caption:write")],
+    )
     async def caption_update(
         self, info: strawberry.Info, id: IdArg, input: Annotated[CaptionUpdateInput, strawberry.argument(description="The changes.")]
     ) -> CaptionPayload | None:  # type: ignore[valid-type]
@@ -393,19 +417,9 @@ class MediaMutations:
             row = await get_row(session, CaptionRow, node_id(id, Caption))
             changes: dict[str, Any] = {}
             if given(input.words) and input.words is not None:
-                if len(input.words) > MAX_CAPTION_WORDS:
-                    raise Refused("INVALID", f"At most {MAX_CAPTION_WORDS} words.", "words")
-                previous_end = 0.0
-                words = []
-                for i, w in enumerate(input.words):
-                    if w.start < 0 or w.end < w.start or w.start < previous_end - 1e-6:
-                        raise Refused("INVALID", f"Word {i + 1} has a bad timing (times must be in order).", "words")
-                    if not w.word.strip() or len(w.word) > 100:
-                        raise Refused("INVALID", f"Word {i + 1} is empty or too long.", "words")
-                    previous_end = w.start
-                    words.append({"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3)})
-                row.words = words
-                changes["words"] = len(words)
+                clip = await get_row(session, ClipRow, row.clip_id, "id", lock=False)
+                row.words = _check_words(input.words, float(clip.end_time - clip.start_time))
+                changes["words"] = len(row.words)
             if given(input.style) and input.style is not None:
                 if input.style not in ("hormozi", "minimal", "bold", "karaoke"):
                     raise Refused("INVALID", "Unknown caption style.", "style")

@@ -48,8 +48,10 @@ class Video(relay.Node, RowType):
     created_at: datetime = desc("When the video was added.")
     updated_at: datetime = desc("Last change.")
 
-    @strawberry.field(description=f"A signed link to the source file, valid for {SIGNED_URL_TTL_S // 60} minutes (null until stored).")
+    @strawberry.field(description=f"A signed link to the source file, valid for {SIGNED_URL_TTL_S // 60} minutes (null until the file is stored).")
     def download_url(self, info: strawberry.Info) -> str | None:
+        if self.file_size_bytes is None:  # an import not downloaded yet
+            return None
         return signed_url(info, self.file_url, under=f"videos/{self.id}/")
 
     @strawberry.field(description=f"A signed link to the poster image, valid for {SIGNED_URL_TTL_S // 60} minutes (null until made).")
