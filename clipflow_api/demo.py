@@ -36,7 +36,7 @@ SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { token erro
 PROGRESS = """subscription($id: ID!) { videoProgress(videoId: $id) { status step progress message error } }"""
 VIDEO = """query($id: ID!) { node(id: $id) { ... on Video {
   title status durationSeconds languageDetected topics
-  clips(first: 20, sortBy: {field: VIRALITY}) { edges { node { title startTime endTime viralityScore hookScore engagementScore fileUrls } } }
+  clips(first: 20, sortBy: {field: VIRALITY}) { edges { node { title startTime endTime viralityScore hookScore engagementScore downloadUrls { format url } } } }
 } } }"""
 
 
@@ -46,9 +46,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start(args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
     exe = str(Path(sys.executable).with_name("clipflow"))
-    return subprocess.Popen([exe, *args], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=os.environ.copy())
+    return subprocess.Popen([exe, *args], stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, **env})
 
 
 async def _wait_ready(base: str, api: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -133,7 +133,7 @@ async def run_demo(port: int | None = None) -> int:
     # in threads: both run their own event loops
     await asyncio.to_thread(create_database_if_missing)
     await asyncio.to_thread(migrate, "head")  # idempotent; `make demo` has run it already
-    api = _start(["serve", "--port", str(port)], logs / "demo-api.log")
+    api = _start(["serve", "--port", str(port)], logs / "demo-api.log", PUBLIC_BASE_URL=base)
     worker = _start(["worker", "--queue", "media"], logs / "demo-worker.log")
     try:
         await _wait_ready(base, api)
@@ -156,13 +156,18 @@ async def run_demo(port: int | None = None) -> int:
             console.print(f"[red]processing ended {status}[/]")
             return 1
         table = Table(title=f"{video['title']} ({video['durationSeconds']} s, {video['languageDetected']}) -> clips in {elapsed:.0f} s")
-        for col in ("#", "span (s)", "virality", "hook", "engagement", "title", "9:16 file"):
+        for col in ("#", "span (s)", "virality", "hook", "engagement", "title"):
             table.add_column(col)
         for i, edge in enumerate(video["clips"]["edges"], 1):
             c = edge["node"]
             table.add_row(str(i), f"{float(c['startTime']):.1f}-{float(c['endTime']):.1f}", str(c["viralityScore"]),
-                          str(c["hookScore"]), str(c["engagementScore"]), c["title"], c["fileUrls"].get("9:16", ""))
+                          str(c["hookScore"]), str(c["engagementScore"]), c["title"])
         console.print(table)
+        best = video["clips"]["edges"][0]["node"] if video["clips"]["edges"] else None
+        if best:
+            console.print("Signed download links of the top clip (valid one hour):")
+            for d in best["downloadUrls"]:
+                console.print(f"  {d['format']:>5}  {d['url']}")
         console.print(f"Topics: {', '.join(video['topics'] or [])}")
         return 0
     finally:

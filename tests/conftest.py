@@ -155,20 +155,30 @@ async def redis() -> AsyncIterator:
 async def committed(owner_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """An owner session whose commits are real (for workers and other connections).
 
-    Every workspace and user it created is deleted afterwards (cascades remove the rest).
+    Every workspace and user it inserted is deleted afterwards (cascades remove the rest).
+    Ids are collected as rows are flushed: the identity map is weak and forgets objects
+    the test no longer holds.
     """
+    from sqlalchemy import event
+
     from clipflow_api.models import User, Workspace
 
     session = AsyncSession(owner_engine, expire_on_commit=False)
+    created: dict[type, set] = {Workspace: set(), User: set()}
+
+    @event.listens_for(session.sync_session, "after_flush")
+    def _collect(sync_session, _context) -> None:  # noqa: ANN001
+        for obj in sync_session.new:
+            if type(obj) in created:
+                created[type(obj)].add(obj.id)
+
     yield session
     await session.rollback()
-    # identity keys, not attributes: after the rollback every instance is expired
-    ws_ids = [key[1][0] for key in session.identity_map.keys() if key[0] is Workspace]
-    user_ids = [key[1][0] for key in session.identity_map.keys() if key[0] is User]
-    if ws_ids:
-        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:ids)"), {"ids": ws_ids})
-    if user_ids:
-        await session.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": user_ids})
+    if created[Workspace]:
+        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:ids)"), {"ids": list(created[Workspace])})
+    if created[User]:
+        await session.execute(text("DELETE FROM workspaces WHERE owner_id = ANY(:ids)"), {"ids": list(created[User])})
+        await session.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": list(created[User])})
     await session.commit()
     await session.close()
 

@@ -7,6 +7,8 @@ their SHA-256 is stored. Everything the user does is written to the audit trail.
 
 from __future__ import annotations
 
+import asyncio
+
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -117,7 +119,7 @@ async def sign_up(
     check_strength(password, email=email)
     if await repository.email_exists(session, email):
         raise Conflict(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
-    user = await _add_user(session, email=email, name=name, password_hash=hash_password(password), last_login_at=_now())
+    user = await _add_user(session, email=email, name=name, password_hash=await asyncio.to_thread(hash_password, password), last_login_at=_now())
     await create_workspace(session, owner_id=user.id, name=_personal_workspace_name(name))
     token = await _start_session(session, user, ip=ip, user_agent=user_agent)
     await _audit_user(session, user.id, "user.signup", ip=ip, user_agent=user_agent, details={"method": "password"})
@@ -134,15 +136,15 @@ async def log_in(
     try:
         email = normalize_email(email)
     except ValidationError:
-        verify_password(None, password or "")
+        await asyncio.to_thread(verify_password, None, password or "")
         raise wrong from None
     user = await repository.get_user_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password or ""):
+    if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password or ""):
         raise wrong
     assert user is not None and user.password_hash is not None
     changes: dict[str, Any] = {"last_login_at": _now()}
     if needs_rehash(user.password_hash):
-        changes["password_hash"] = hash_password(password)
+        changes["password_hash"] = await asyncio.to_thread(hash_password, password)
     await repository.set_user_fields(session, user, **changes)
     token = await _start_session(session, user, ip=ip, user_agent=user_agent)
     await _audit_user(session, user.id, "user.login", ip=ip, user_agent=user_agent, details={"method": "password"})
@@ -252,7 +254,7 @@ async def reset_password(session: AsyncSession, *, token: str, new_password: str
         )
     check_strength(new_password, email=user.email, field="new_password")
     # The reset link reached the inbox, which proves the address too.
-    await repository.set_user_fields(session, user, password_hash=hash_password(new_password), email_verified=True)
+    await repository.set_user_fields(session, user, password_hash=await asyncio.to_thread(hash_password, new_password), email_verified=True)
     await repository.delete_verifications(session, identifier_prefix=f"{PASSWORD_RESET}:{user.id}:")
     ended = await repository.delete_user_sessions(session, user.id)
     await _audit_user(session, user.id, "user.password_reset", details={"sessions_ended": ended})

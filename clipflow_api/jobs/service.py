@@ -7,11 +7,13 @@ sweeper racing a request) enqueues once. A rollback drops the note with the row.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Job
@@ -21,6 +23,7 @@ MEDIA_QUEUE = "clipflow:media"
 PUBLISH_QUEUE = "clipflow:publish"
 WEBHOOK_QUEUE = "clipflow:webhooks"
 _OUTBOX = "clipflow_outbox"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,8 @@ async def enqueue(arq: ArqRedis, job_id: uuid.UUID, workspace_id: uuid.UUID, job
 async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int:
     """Commit, then enqueue what the transaction created. Returns how many were handed over.
 
-    With no arq pool (tests, tools) the jobs stay pending in the database and the sweeper
-    enqueues them later.
+    With no arq pool (tests, tools), or when Redis fails after the commit, the jobs stay
+    pending in the database and the sweeper enqueues them later: the commit stands.
     """
     pending = session.info.pop(_OUTBOX, [])
     await session.commit()
@@ -97,7 +100,10 @@ async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int
         return 0
     count = 0
     for job_id, workspace_id, job_type in pending:
-        count += await enqueue(arq, job_id, workspace_id, job_type)
+        try:
+            count += await enqueue(arq, job_id, workspace_id, job_type)
+        except (RedisError, OSError):
+            log.warning("could not enqueue job %s; the sweeper will", job_id, exc_info=True)
     return count
 
 

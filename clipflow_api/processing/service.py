@@ -7,6 +7,7 @@ caller commits and then enqueues (``jobs.service.commit_and_enqueue``).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -64,7 +65,7 @@ async def create_video_from_file(
         suffix = ".mp4"  # the name is only a hint; the worker probes the content
     video_id = uuid.uuid4()
     key = f"videos/{video_id}/source{suffix}"
-    storage.put_file(key, path)
+    await asyncio.to_thread(storage.put_file, key, path)  # large files: keep the event loop free
     video = Video(id=video_id, workspace_id=workspace_id, uploaded_by=principal.user_id, source_type="upload",
                   file_url=key, file_size_bytes=size, title=title or PurePosixPath(filename).stem[:500])
     session.add(video)

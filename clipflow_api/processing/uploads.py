@@ -13,6 +13,7 @@ disk, so resumption needs the same host (sticky sessions behind a load balancer)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import uuid
@@ -156,6 +157,7 @@ async def patch(request: Request) -> Response:
 async def _complete(request: Request, upload_id: str, state: dict[str, str], principal: Any, path: Path,
                     headers: dict[str, str]) -> Response:
     app = request.app.state
+    video = None
     try:
         async with tenant_session(app.session_factory, workspace_id=principal.workspace_id, user_id=principal.user_id) as s:
             options = service.processing_input(style=state.get("style") or "hormozi")
@@ -164,8 +166,12 @@ async def _complete(request: Request, upload_id: str, state: dict[str, str], pri
                 options=options,
             )
             await commit_and_enqueue(s, app.arq)
-    except DomainError as exc:
-        return _error(422, exc.message)
+    except BaseException as exc:
+        if video is not None:  # stored but never committed: no row will ever point at it
+            await asyncio.to_thread(app.storage.delete, video.file_url)
+        if isinstance(exc, DomainError):
+            return _error(422, exc.message)
+        raise
     finally:
         path.unlink(missing_ok=True)
         await app.redis.delete(_key(upload_id))
