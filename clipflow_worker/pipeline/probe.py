@@ -11,7 +11,7 @@ import av
 from .types import MediaError, MediaInfo
 
 # Containers that can reference other files or URLs: never opened, whatever the extension.
-_REFERENCING_FORMATS = {"concat", "hls", "applehttp", "dash", "m3u8", "ffconcat", "sdp", "rtsp", "tee", "image2"}
+REFERENCING_FORMATS = {"concat", "hls", "applehttp", "dash", "m3u8", "ffconcat", "sdp", "rtsp", "tee", "image2"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def probe_media(path: str | Path, limits: ProbeLimits = ProbeLimits()) -> MediaI
         raise MediaError("This file is not a video we can read (it may be corrupt or in an unsupported format).") from exc
     with container:
         fmt_names = set(container.format.name.split(","))
-        if fmt_names & _REFERENCING_FORMATS:
+        if fmt_names & REFERENCING_FORMATS:
             raise MediaError("Playlists and file lists are not accepted; upload the video file itself.")
         streams = list(container.streams)
         video = next((s for s in container.streams.video if not _is_cover_art(s)), None)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,8 +22,8 @@ import cv2
 
 from .captions import build_ass, fonts_dir
 from .faces import CropPath
-from .ffmpeg import FFmpegError, ffmpeg_binary, safe_input
-from .probe import _REFERENCING_FORMATS  # one list of playlist-like formats for the whole pipeline
+from .ffmpeg import run_ffmpeg, safe_input
+from .probe import REFERENCING_FORMATS  # one list of playlist-like formats for the whole pipeline
 from .types import FORMATS, BrandKit, MediaError, OutputFormat, ProgressFn, Word, no_progress
 
 THUMBNAIL_KEY = "thumbnail"
@@ -105,7 +103,7 @@ def check_music(path: str | Path) -> None:
 
 
 def _refuse_playlists(container: av.container.InputContainer) -> None:
-    if set(container.format.name.split(",")) & _REFERENCING_FORMATS:
+    if set(container.format.name.split(",")) & REFERENCING_FORMATS:
         raise MediaError("Playlists and file lists are not accepted; upload the media file itself.")
 
 
@@ -166,7 +164,7 @@ def render_clip_variants(
             encode=encode, thumbnail=thumbnail, stem=stem,
         )  # fmt: skip
         plan = _RenderPlan(request, geometry)
-        _run_with_progress(plan.arguments(), timeout=timeout, duration=request.duration, progress=progress)
+        run_ffmpeg(plan.arguments(), timeout=timeout, what="Rendering", progress=progress, duration=request.duration)
         return plan.commit()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -423,60 +421,3 @@ def _filter_value(value: str) -> str:
     return re.sub(r"([\\'\[\],;])", r"\\\1", escaped)
 
 
-def _run_with_progress(args: list[str], *, timeout: float, duration: float, progress: ProgressFn) -> None:
-    """Like ``run_ffmpeg`` (same flags, whitelist and timeout), reporting ``out_time`` as it goes."""
-    cmd = [
-        ffmpeg_binary(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-progress",
-        "pipe:1",
-        "-nostats",
-        *args,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    timed_out = threading.Event()
-
-    def stop() -> None:
-        timed_out.set()
-        proc.kill()
-
-    timer = threading.Timer(timeout, stop)
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(
-        target=lambda: stderr_chunks.append(proc.stderr.read() if proc.stderr else b""), daemon=True
-    )
-    timer.start()
-    reader.start()
-    try:
-        _report_progress(proc, duration, progress)
-        proc.wait()
-    finally:
-        timer.cancel()
-        if proc.poll() is None:  # the progress callback raised (e.g. the job was cancelled)
-            proc.kill()
-            proc.wait()
-        reader.join(timeout=5)
-    if timed_out.is_set():
-        raise FFmpegError(f"Rendering took longer than {int(timeout)} seconds and was stopped.")
-    if proc.returncode != 0:
-        stderr = b"".join(stderr_chunks).decode("utf-8", "replace")[-4000:].strip()
-        last = stderr.splitlines()[-1] if stderr else "unknown error"
-        raise FFmpegError(f"Rendering failed: {last}", stderr)
-    progress(1.0, "rendered")
-
-
-def _report_progress(proc: subprocess.Popen[bytes], duration: float, progress: ProgressFn) -> None:
-    assert proc.stdout is not None
-    done = 0.0
-    for raw in proc.stdout:
-        key, _, value = raw.decode("ascii", "replace").strip().partition("=")
-        # Outputs report in turn; the slowest one is behind, so only ever move forward.
-        if key == "out_time_us" and value.isdigit() and duration > 0:
-            fraction = min(0.99, int(value) / 1e6 / duration)
-            if fraction > done:
-                done = fraction
-                progress(done, "rendering")
