@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     # unset, the callback answers JSON instead.
     oauth_success_url: str | None = None
 
+    # Emails of platform staff (feature flags); they must be verified and sign in with a session.
+    platform_admins: list[str] = Field(default_factory=list)
+
+    # The job sweeper: a pending job arq never got, and a processing job with no progress
+    # (its worker died), are handed to arq again after these many seconds.
+    job_stale_pending_s: int = 60
+    job_stale_processing_s: int = 20 * 60
+
     asr_engine: str = "faster-whisper"
     asr_model: str = "tiny.en"
     asr_device: str = "auto"

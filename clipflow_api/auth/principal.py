@@ -25,7 +25,7 @@ from typing import Any
 from ..config import get_settings
 from ..db import apply_tenant, set_tenant
 from ..errors import AuthError, ErrorCode, PermissionDenied, ValidationError
-from ..permissions import effective_permissions
+from ..permissions import SYSTEM_PERMISSIONS, effective_permissions
 from ..workspaces import repository as workspaces
 from . import ratelimit, repository, tokens
 
@@ -150,11 +150,18 @@ async def _from_session(
         user_id=user.id,
         workspace_id=member.workspace_id if member else None,
         role=member.role if member else None,
-        permissions=effective_permissions(member.role, member.custom_permissions) if member else frozenset(),
+        permissions=(effective_permissions(member.role, member.custom_permissions) if member else frozenset())
+        | _staff_permissions(user),
         session_id=user_session.id,
         ip_address=client_ip,
         user_agent=user_agent,
     )
+
+
+def _staff_permissions(user: Any) -> frozenset[str]:
+    """Platform staff (PLATFORM_ADMINS, verified email, signed in; never through an API key)."""
+    admins = {e.strip().lower() for e in get_settings().platform_admins}
+    return SYSTEM_PERMISSIONS if user.email_verified and user.email.lower() in admins else frozenset()
 
 
 async def _from_api_key(

@@ -152,6 +152,16 @@ def check_color(value: str | None, field: str, *, alpha: bool = False) -> str | 
     return value
 
 
+async def delete_recorded(session: AsyncSession, info: Any, row: Any, node_type: Any, resource_type: str,
+                          details: dict[str, Any]) -> Any:
+    """Delete ``row``, audit it as ``<resource_type>.delete``, and return its last state as ``node_type``."""
+    out = node_type.from_row(row)
+    await session.delete(row)
+    await session.flush()
+    await record(session, info, f"{resource_type}.delete", resource_type, row.id, details)
+    return out
+
+
 async def refreshed(session: AsyncSession, row: Any) -> Any:
     """Flush and reload server-side values (updated_at, computed columns) before returning."""
     await session.flush()

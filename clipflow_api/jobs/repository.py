@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -30,17 +31,24 @@ async def set_fields(session: AsyncSession, job_id: uuid.UUID, **values: Any) ->
     await session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
-async def due_jobs(
-    session: AsyncSession, *, pending_after: int, processing_after: int, limit: int = 100
-) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """(id, workspace_id, type) of every workspace's jobs that need a (re-)enqueue.
+@dataclass(frozen=True)
+class DueJob:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    type: str
+    status: str
+    attempts: int
+    max_attempts: int
+
+
+async def due_jobs(session: AsyncSession, *, pending_after: int, processing_after: int, limit: int = 100) -> list[DueJob]:
+    """Every workspace's jobs that need a (re-)enqueue or, out of attempts, a verdict.
 
     Crosses tenants through the ``clipflow_due_jobs`` SECURITY DEFINER function, which
-    returns ids only; each job then runs under its own workspace's tenant.
+    returns ids and counters only; each job is then handled under its own workspace.
     """
     rows = await session.execute(
-        text("SELECT id, workspace_id, type FROM clipflow_due_jobs(:pending, :processing, :lim)"),
+        text("SELECT * FROM clipflow_due_jobs(:pending, :processing, :lim)"),
         {"pending": pending_after, "processing": processing_after, "lim": limit},
     )
-    return [(r.id, r.workspace_id, r.type) for r in rows]
-
+    return [DueJob(r.id, r.workspace_id, r.type, r.status, r.attempts, r.max_attempts) for r in rows]

@@ -43,10 +43,16 @@ class UnknownJobType(ValueError):
     pass
 
 
-def arq_job_id(job: Job | uuid.UUID, job_type: str | None = None) -> str:
+def arq_job_id(job: Job | uuid.UUID, job_type: str | None = None, *, rerun_after: int | None = None) -> str:
+    """The arq id of a job: derived from the row, so enqueueing twice queues once.
+
+    A rerun of a job whose worker died gets its own id (``rerun_after`` = attempts made):
+    arq keeps the dead run's id busy until its timeout passes, hours for media jobs.
+    """
     job_id = job.id if isinstance(job, Job) else job
     kind = job.type if isinstance(job, Job) else job_type
-    return f"{JOB_TYPES[kind].function}:{job_id}"
+    base = f"{JOB_TYPES[kind].function}:{job_id}"
+    return base if rerun_after is None else f"{base}:rerun-{rerun_after}"
 
 
 async def create_job(
@@ -79,11 +85,14 @@ async def create_job(
     return job
 
 
-async def enqueue(arq: ArqRedis, job_id: uuid.UUID, workspace_id: uuid.UUID, job_type: str) -> bool:
+async def enqueue(
+    arq: ArqRedis, job_id: uuid.UUID, workspace_id: uuid.UUID, job_type: str, *, rerun_after: int | None = None
+) -> bool:
     """Hand one job to arq; False when arq already holds a job with that id."""
     spec = JOB_TYPES[job_type]
     queued = await arq.enqueue_job(
-        spec.function, str(job_id), str(workspace_id), _job_id=arq_job_id(job_id, job_type), _queue_name=spec.queue
+        spec.function, str(job_id), str(workspace_id), _job_id=arq_job_id(job_id, job_type, rerun_after=rerun_after),
+        _queue_name=spec.queue,
     )
     return queued is not None
 

@@ -7,21 +7,35 @@ from typing import Any
 
 from clipflow_api.jobs import repository, service
 
-log = logging.getLogger(__name__)
+from .runner import fail_abandoned
 
-PENDING_AFTER_S = 60  # a pending job arq never got (enqueue lost, Redis flushed)
-PROCESSING_AFTER_S = 20 * 60  # no progress for this long: the worker died mid-job
+log = logging.getLogger(__name__)
 
 
 async def sweep_jobs(ctx: dict[str, Any]) -> int:
-    """Re-enqueue due jobs of every workspace; arq's job ids make a double enqueue a no-op."""
+    """Hand due jobs of every workspace (back) to arq; fail those out of attempts.
+
+    - pending for a while: arq never got it (enqueue lost, Redis flushed): enqueue under
+      its own id, a no-op when arq still holds it;
+    - processing with no progress for a while: the worker died: enqueue a rerun under a
+      fresh id (arq keeps the dead run's id busy until its timeout);
+    - out of attempts: failed, with its video, so nothing stays ``processing``.
+    """
+    settings = ctx["settings"]
     async with ctx["session_factory"]() as s:
-        due = await repository.due_jobs(s, pending_after=PENDING_AFTER_S, processing_after=PROCESSING_AFTER_S)
+        due = await repository.due_jobs(
+            s, pending_after=settings.job_stale_pending_s, processing_after=settings.job_stale_processing_s
+        )
         await s.commit()
     count = 0
-    for job_id, workspace_id, job_type in due:
-        if job_type in service.JOB_TYPES:
-            count += await service.enqueue(ctx["redis"], job_id, workspace_id, job_type)
+    for job in due:
+        if job.type not in service.JOB_TYPES:
+            continue
+        if job.attempts >= job.max_attempts:
+            await fail_abandoned(ctx, job.id, job.workspace_id)
+            continue
+        rerun_after = job.attempts if job.status == "processing" else None
+        count += await service.enqueue(ctx["redis"], job.id, job.workspace_id, job.type, rerun_after=rerun_after)
     if count:
-        log.info("sweeper re-enqueued %d job(s)", count)
+        log.info("sweeper enqueued %d job(s)", count)
     return count

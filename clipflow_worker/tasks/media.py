@@ -8,17 +8,20 @@ renders only clips whose files are not all stored yet.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
 
-from clipflow_api.models import Video
+from clipflow_api.models import Asset, Video
 from clipflow_api.processing import repository as repo
 from clipflow_api.processing.importer import ImportRefused, download
 from clipflow_api.processing.service import upload_limit_bytes
+from clipflow_api.storage import StorageError
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
 from clipflow_worker.pipeline.llm import llm_refiner
 from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
@@ -64,12 +67,28 @@ async def probe_video(ctx: dict[str, Any], job_id: str, workspace_id: str) -> di
     return await run_job(ctx, job_id, workspace_id, _probe)
 
 
-async def _options(run: JobRun) -> ClipOptions:
-    """Options from the job input, capped by the workspace's plan, with its brand kit."""
+def _fetch(storage: Any, key: str | None, dest_dir: Path, name: str) -> Path | None:
+    """A stored file (watermark, music) copied next to the job; None when there is none to copy."""
+    try:
+        if not key or not storage.exists(key):
+            return None
+        with storage.local_copy(key) as src:
+            dest = dest_dir / f"{name}{Path(key).suffix.lower()}"
+            shutil.copyfile(src, dest)
+    except StorageError:
+        return None
+    return dest
+
+
+async def _options(run: JobRun, tmp: Path) -> ClipOptions:
+    """Options from the job input, capped by the workspace's plan, with its brand kit and music."""
     settings = run.ctx["settings"]
+    storage = run.ctx["storage"]
+    music_id = run.input_data.get("music_asset_id")
     async with run.session() as s:
         plan = await repo.plan_for_workspace(s, run.workspace_id)
         kit = await repo.default_brand_kit(s, run.workspace_id)
+        music_asset = await s.get(Asset, uuid.UUID(music_id)) if music_id else None
         await repo.update_video(s, run.video_id, status="processing", processing_progress=0,
                                 processing_started_at=func.now(), error_message=None)
         await s.commit()
@@ -80,9 +99,17 @@ async def _options(run: JobRun) -> ClipOptions:
         brand = BrandKit(
             primary_color=kit.primary_color, secondary_color=kit.secondary_color, accent_color=kit.accent_color,
             text_color=kit.text_color, heading_font=kit.heading_font, body_font=kit.body_font,
+            watermark_path=str(p) if (p := _fetch(storage, kit.watermark_url, tmp, "watermark")) else None,
             watermark_position=kit.watermark_position or "top-right",
             watermark_opacity=float(kit.watermark_opacity) if kit.watermark_opacity is not None else 0.8,
         )
+    music = None
+    if music_id:
+        if music_asset is None or music_asset.type != "audio":
+            raise UserFacingError("The music track chosen for these clips no longer exists.")
+        music = _fetch(storage, music_asset.file_url, tmp, "music")
+        if music is None:
+            raise UserFacingError("The music track's file is missing; choose another track.")
     return ClipOptions(
         style=run.input_data.get("style", "hormozi"),
         max_clips=max(1, min(wanted, cap)),
@@ -92,6 +119,7 @@ async def _options(run: JobRun) -> ClipOptions:
         asr_model=settings.asr_model,
         asr_device=settings.asr_device,
         brand=brand,
+        music=music,
         limits=ProbeLimits(max_duration=float(plan.max_video_duration)),
         refine=llm_refiner(settings.llm_provider, settings.llm_base_url, settings.llm_api_key, settings.llm_model),
     )
@@ -120,15 +148,21 @@ async def _import_if_needed(run: JobRun, video: Video) -> None:
 async def _process(run: JobRun) -> dict[str, Any]:
     video = await _load_video(run)
     storage = run.ctx["storage"]
-    options = await _options(run)
-    await _import_if_needed(run, video)
+    with tempfile.TemporaryDirectory(prefix="clipflow-job-") as tmp:
+        options = await _options(run, Path(tmp))
+        await _import_if_needed(run, video)
+        return await _make_clips(run, video, options, Path(tmp))
+
+
+async def _make_clips(run: JobRun, video: Video, options: ClipOptions, tmp: Path) -> dict[str, Any]:
+    storage = run.ctx["storage"]
     saved = Transcript.from_dict(video.transcript) if video.transcript else None
     pump = ProgressPump(run)
     try:
-        with storage.local_copy(video.file_url) as source, tempfile.TemporaryDirectory(prefix="clipflow-job-") as tmp:
+        with storage.local_copy(video.file_url) as source:
             analysis = await asyncio.to_thread(analyze_video, source, options, transcript=saved, progress=pump.report)
             thumb_key = f"videos/{video.id}/thumbnail.jpg"
-            thumb = await asyncio.to_thread(extract_thumbnail, source, Path(tmp) / "thumb.jpg", min(5.0, analysis.info.duration / 10))
+            thumb = await asyncio.to_thread(extract_thumbnail, source, tmp / "thumb.jpg", min(5.0, analysis.info.duration / 10))
             await asyncio.to_thread(storage.put_file, thumb_key, thumb, "image/jpeg")
             async with run.session() as s:
                 await repo.update_video(
@@ -143,7 +177,7 @@ async def _process(run: JobRun) -> dict[str, Any]:
                 )
             clip_ids = []
             for index, candidate in enumerate(analysis.candidates):
-                clip_ids.append(str(await _render_one(run, video, source, candidate, analysis, options, index, Path(tmp), pump)))
+                clip_ids.append(str(await _render_one(run, video, source, candidate, analysis, options, index, tmp, pump)))
     finally:
         await pump.close()
     async with run.session() as s:
@@ -164,6 +198,8 @@ async def _render_one(run: JobRun, video: Video, source: Path, candidate: Any, a
             "title": candidate.title, "transcript_segment": candidate.text, "virality_score": candidate.virality_score,
             "hook_score": candidate.hook_score, "engagement_score": candidate.engagement_score,
             "topics": candidate.topics, "emotions": candidate.emotions, "caption_style": options.style,
+            "has_music": options.music is not None,
+            "music_track_id": uuid.UUID(run.input_data["music_asset_id"]) if options.music else None,
         })
         await s.commit()
     keys = {fmt: f"clips/{clip.id}/{fmt.replace(':', 'x')}.mp4" for fmt in options.formats}

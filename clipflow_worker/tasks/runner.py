@@ -142,6 +142,21 @@ async def run_job(ctx: dict[str, Any], job_id: str, workspace_id: str, body: Bod
     return output
 
 
+ABANDONED = "Processing stopped unexpectedly several times, so we gave up. Please try again; we have been notified."
+
+
+async def fail_abandoned(ctx: dict[str, Any], job_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
+    """Fail a job whose every attempt died without a verdict (worker killed, out of memory)."""
+    async with tenant_session(ctx["session_factory"], workspace_id=workspace_id) as s:
+        job = await repository.get(s, job_id, for_update=True)
+        if job is None or job.status in ("completed", "failed", "cancelled"):
+            return
+        run = JobRun(ctx, job.id, job.workspace_id, job.type, job.video_id, attempts=job.attempts,
+                     max_attempts=job.max_attempts, progress_value=job.progress)
+    log.error("job %s (%s) abandoned after %s attempts", job_id, run.job_type, run.attempts)
+    await _finish(run, status="failed", error=ABANDONED, video_values=_failed_video(ABANDONED))
+
+
 def _failed_video(message: str) -> dict[str, Any]:
     return {"status": "failed", "error_message": message, "processing_completed_at": func.now()}
 

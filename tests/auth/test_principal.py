@@ -131,3 +131,27 @@ async def test_workspace_header_for_a_stranger_is_refused(factory, redis, user_d
     with pytest.raises(ValidationError) as verr:
         await _resolve(factory, redis, Authorization=f"Bearer {bob_token}", **{"X-Workspace-Id": "nope"})
     assert (verr.value.code, verr.value.field) == ("INVALID", "X-Workspace-Id")
+
+
+async def test_platform_staff_get_system_permissions_only_when_verified_and_signed_in(
+    factory, redis, user_domain, owner_engine: AsyncEngine, monkeypatch
+) -> None:
+    from clipflow_api.config import get_settings
+    from clipflow_api.permissions import SYSTEM_PERMISSIONS
+
+    user, token, ws = await _signed_up(factory, user_domain, "staff")
+    monkeypatch.setattr(get_settings(), "platform_admins", [user.email.upper()])
+    # unverified: an email alone proves nothing
+    p = await _resolve(factory, redis, Authorization=f"Bearer {token}")
+    assert p.permissions == ROLE_PERMISSIONS["owner"]
+    async with owner_engine.begin() as conn:
+        await conn.execute(text("UPDATE users SET email_verified = true WHERE id = :id"), {"id": user.id})
+    p = await _resolve(factory, redis, Authorization=f"Bearer {token}")
+    assert p.permissions == ROLE_PERMISSIONS["owner"] | SYSTEM_PERMISSIONS
+    # the same user's API key never carries staff powers
+    async with factory() as s:
+        set_tenant(s, workspace_id=ws.id, user_id=user.id)
+        _key, secret = await service.create_api_key(s, user_id=user.id, workspace_id=ws.id, name="k", scopes=["video:read"])
+        await s.commit()
+    k = await _resolve(factory, redis, Authorization=f"Bearer {secret}")
+    assert not (k.permissions & SYSTEM_PERMISSIONS)

@@ -162,3 +162,56 @@ async def test_a_finished_video_reports_its_state_and_ends(server, committed) ->
         "message": None, "error": "The file has no audio track.",
     }
     assert done == {"id": "v", "type": "complete"}
+
+
+async def test_a_real_job_s_progress_arrives_in_order(server, committed, redis, app_engine, arq_pool, tmp_path) -> None:  # noqa: ANN001
+    """A worker runs a real probe job while a client watches jobProgress over the websocket."""
+    from arq.worker import create_worker
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from clipflow_api.db import set_tenant
+    from clipflow_api.jobs import service
+    from clipflow_api.storage import get_storage
+    from clipflow_worker.settings import MediaWorker, redis_settings
+    from tests.fixtures import builders
+    from tests.fixtures.lavfi import make_video
+
+    owner = await make_user(committed)
+    ws = await make_workspace(committed, owner)
+    key = f"videos/{uuid.uuid4()}/source.mp4"
+    get_storage().put_file(key, make_video(tmp_path / "v.mp4", seconds=1.0))
+    video = await builders.video(committed, ws, file_url=key)
+    token = await make_token(committed, owner)
+    await committed.commit()
+    async with AsyncSession(app_engine, expire_on_commit=False) as s:
+        set_tenant(s, workspace_id=ws.id)
+        job = await service.create_job(s, workspace_id=ws.id, type="video_probe", video_id=video.id)
+        await service.commit_and_enqueue(s, arq_pool)
+
+    async def run_worker() -> None:
+        await until_subscribed(redis, job_channel(job.id))
+        worker = create_worker(MediaWorker, redis_settings=redis_settings(), burst=True, handle_signals=False, poll_delay=0.05)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
+    async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
+        await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(ws.id)}}))
+        assert json.loads(await conn.recv())["type"] == "connection_ack"
+        await conn.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUB, "variables": {"id": gid("Job", job.id)}}}))
+        worker = asyncio.create_task(run_worker())
+        got = []
+        while True:
+            msg = json.loads(await asyncio.wait_for(conn.recv(), 60))
+            if msg["type"] == "complete":
+                break
+            got.append(msg["payload"]["data"]["jobProgress"])
+        await worker
+    assert got == [
+        {"status": "pending", "progress": 0, "message": None},
+        {"status": "processing", "progress": 0, "message": "Started"},
+        {"status": "processing", "progress": 10, "message": "Reading the video file"},
+        {"status": "processing", "progress": 90, "message": "Video facts recorded"},
+        {"status": "completed", "progress": 100, "message": "Done"},
+    ]

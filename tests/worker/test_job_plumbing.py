@@ -140,3 +140,30 @@ async def test_sweeper_re_enqueues_jobs_arq_never_got(committed, app_engine, arq
         ("probe_video", f"probe_video:{job.id}", (str(job.id), str(ws.id)))
     ]
     await asyncio.sleep(0)
+
+
+async def test_sweeper_fails_a_job_whose_every_attempt_died(committed, app_engine, arq_pool, redis, tmp_path) -> None:
+    from clipflow_worker.tasks.context import shutdown, startup
+    from clipflow_worker.tasks.runner import ABANDONED
+
+    # given a job left processing by its last allowed attempt, long without progress
+    ws, v = await _stored_video(committed, tmp_path)
+    job = await builders.job(committed, ws, type="video_process", video_id=v.id, status="processing", attempts=3,
+                             max_attempts=3, progress=40)
+    await committed.execute(text("UPDATE videos SET status = 'transcribing' WHERE id = :id"), {"id": v.id})
+    await committed.commit()
+    await committed.execute(text("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id = :id"), {"id": job.id})
+    await committed.commit()
+    # when the sweeper runs
+    ctx: dict[str, Any] = {"redis": arq_pool}
+    await startup(ctx)
+    try:
+        assert await sweep_jobs(ctx) == 0
+    finally:
+        await shutdown(ctx)
+    # then it is failed, with its video, in words a user understands, and nothing was queued
+    row = (await committed.execute(select(Job).where(Job.id == job.id).execution_options(populate_existing=True))).scalar_one()
+    video = (await committed.execute(select(Video).where(Video.id == v.id).execution_options(populate_existing=True))).scalar_one()
+    assert (row.status, row.error) == ("failed", ABANDONED)
+    assert (video.status, video.error_message) == ("failed", ABANDONED)
+    assert await arq_pool.queued_jobs(queue_name=service.MEDIA_QUEUE) == []

@@ -110,3 +110,48 @@ async def test_a_talk_video_becomes_clips_and_a_rerun_makes_each_clip_once(commi
     assert (row.status, row.attempts) == ("completed", 2)
     assert (await _fresh(committed, Video, v.id)).status == "completed"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+async def test_the_brand_kit_watermark_and_a_music_bed_reach_the_render(committed, app_engine, arq_pool, redis, tmp_path) -> None:
+    from decimal import Decimal
+
+
+
+    from clipflow_api.models import Asset, BrandKit
+    from clipflow_worker.pipeline.ffmpeg import run_ffmpeg
+
+    # given a workspace whose default brand kit has a solid red watermark, and a music asset
+    ws = await builders.workspace(committed)
+    storage = get_storage()
+    mark, music = tmp_path / "mark.png", tmp_path / "bed.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=240x120", "-frames:v", "1", str(mark)], timeout=30)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=20", "-c:a", "aac", str(music)], timeout=30)
+    storage.put_file(f"brand/{ws.id}/mark.png", mark)
+    storage.put_file(f"assets/{ws.id}/bed.m4a", music)
+    committed.add(BrandKit(workspace_id=ws.id, is_default=True, watermark_url=f"brand/{ws.id}/mark.png",
+                           watermark_position="top-right", watermark_opacity=Decimal("1.00")))
+    asset = Asset(workspace_id=ws.id, name="Bed", type="audio", file_url=f"assets/{ws.id}/bed.m4a")
+    committed.add(asset)
+    key = f"videos/{uuid.uuid4()}/source.mp4"
+    storage.put_file(key, SPEECH)
+    v = await builders.video(committed, ws, file_url=key)
+    await committed.commit()
+    async with AsyncSession(app_engine, expire_on_commit=False) as s:
+        set_tenant(s, workspace_id=ws.id)
+        await service.create_job(s, workspace_id=ws.id, type="video_process", video_id=v.id, input_data={
+            "max_clips": 1, "min_duration": 4, "max_duration": 8, "music_asset_id": str(asset.id)})
+        await service.commit_and_enqueue(s, arq_pool)
+    # when it is processed
+    await _drain(redis, video_channel(v.id))
+    # then the clip has the music recorded and the watermark burned into its frames
+    (clip,) = (await committed.execute(select(Clip).where(Clip.video_id == v.id))).scalars().all()
+    assert (clip.has_music, clip.music_track_id) == (True, asset.id)
+    with storage.local_copy(clip.file_urls["9:16"]) as path, av.open(str(path)) as f:
+        frame = next(f.decode(video=0)).to_ndarray(format="rgb24")
+        assert f.streams.audio, "the render keeps an audio track"
+    top_right = frame[: frame.shape[0] // 3, frame.shape[1] // 2:].astype(int)
+    red = (top_right[..., 0] > 200) & (top_right[..., 1] < 70) & (top_right[..., 2] < 70)
+    assert red.sum() > 2000
+    whole = frame.astype(int)
+    assert ((whole[..., 0] > 200) & (whole[..., 1] < 70) & (whole[..., 2] < 70)).sum() == red.sum()  # only there
+

@@ -29,6 +29,7 @@ from ...processing import service as processing
 from ..base import desc
 from ..errors import ErrorCode, error_type
 from ..mutations import (
+    delete_recorded,
     Refused,
     check_color,
     check_list,
@@ -480,11 +481,7 @@ class MediaMutations:
     async def brand_kit_delete(self, info: strawberry.Info, id: IdArg) -> BrandKitPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, BrandKitRow, node_id(id, BrandKit))
-            out = BrandKit.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "brand_kit.delete", "brand_kit", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, BrandKit, "brand_kit", {"name": row.name})
 
         return await run(info, BrandKitPayload, BrandKitError, "brand_kit", work)
 
@@ -518,11 +515,7 @@ class MediaMutations:
             row = await get_row(session, AssetRow, node_id(id, Asset), lock=False)
             if row.workspace_id is None:
                 raise Refused("PERMISSION_DENIED", "System assets cannot be deleted.", "id")
-            out = Asset.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "asset.delete", "asset", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, Asset, "asset", {"name": row.name})
 
         return await run(info, AssetPayload, AssetError, "asset", work)
 
@@ -563,11 +556,7 @@ class MediaMutations:
     async def media_folder_delete(self, info: strawberry.Info, id: IdArg) -> MediaFolderPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, MediaFolderRow, node_id(id, MediaFolder))
-            out = MediaFolder.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "media_folder.delete", "media_folder", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, MediaFolder, "media_folder", {"name": row.name})
 
         return await run(info, MediaFolderPayload, MediaFolderError, "media_folder", work)
 
@@ -626,11 +615,7 @@ class MediaMutations:
     async def user_media_delete(self, info: strawberry.Info, id: IdArg) -> UserMediaPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, UserMediaRow, node_id(id, UserMedia))
-            out = UserMedia.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "user_media.delete", "user_media", row.id, {"name": row.original_name})
-            return out
+            return await delete_recorded(session, info, row, UserMedia, "user_media", {"name": row.original_name})
 
         return await run(info, UserMediaPayload, UserMediaError, "user_media", work)
 

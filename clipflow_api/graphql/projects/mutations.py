@@ -21,7 +21,7 @@ from ...models import SocialFormat as SocialFormatRow
 from ...models import Template as TemplateRow
 from ...models import TimelineElement as TimelineElementRow
 from ..errors import error_type
-from ..mutations import Refused, check_text, get_row, given, node_id, payload, record, refreshed, run
+from ..mutations import delete_recorded, Refused, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
 from ..templates.types import SocialFormat, Template
 from .inputs import CanvasInput, ProjectInput, TimelineElementInput
@@ -197,11 +197,7 @@ class ProjectMutations:
     async def project_delete(self, info: strawberry.Info, id: IdArg) -> ProjectPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, ProjectRow, node_id(id, Project))
-            out = Project.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "project.delete", "project", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, Project, "project", {"name": row.name})
 
         return await run(info, ProjectPayload, ProjectError, "project", work)
 
@@ -357,10 +353,6 @@ class ProjectMutations:
     async def timeline_element_delete(self, info: strawberry.Info, id: IdArg) -> TimelineElementPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, TimelineElementRow, node_id(id, TimelineElement))
-            out = TimelineElement.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "timeline_element.delete", "timeline_element", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, TimelineElement, "timeline_element", {"name": row.name})
 
         return await run(info, TimelineElementPayload, TimelineElementError, "timeline_element", work)

@@ -20,7 +20,7 @@ from ...models import FeatureFlag as FeatureFlagRow
 from ...models import Webhook as WebhookRow
 from ..base import desc
 from ..errors import error_type
-from ..mutations import Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
+from ..mutations import delete_recorded, Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
 from .inputs import FeatureFlagInput, WebhookCreateInput, WebhookUpdateInput
 from .loaders import FEATURE_FLAG_PERMISSION
@@ -121,11 +121,7 @@ class SystemMutations:
     async def webhook_delete(self, info: strawberry.Info, id: IdArg) -> WebhookPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await get_row(session, WebhookRow, node_id(id, Webhook))
-            out = Webhook.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "webhook.delete", "webhook", row.id, {"url": row.url})
-            return out
+            return await delete_recorded(session, info, row, Webhook, "webhook", {"url": row.url})
 
         return await run(info, WebhookPayload, WebhookError, "webhook", work)
 

@@ -8,7 +8,7 @@ import strawberry
 
 from ...models import Template as TemplateRow
 from ..errors import error_type
-from ..mutations import Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
+from ..mutations import delete_recorded, Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
 from .inputs import TemplateInput
 from .types import Template
@@ -94,10 +94,6 @@ class TemplateMutations:
     async def template_delete(self, info: strawberry.Info, id: IdArg) -> TemplatePayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await _own_template(session, info, id)
-            out = Template.from_row(row)
-            await session.delete(row)
-            await session.flush()
-            await record(session, info, "template.delete", "template", row.id, {"name": row.name})
-            return out
+            return await delete_recorded(session, info, row, Template, "template", {"name": row.name})
 
         return await run(info, TemplatePayload, TemplateError, "template", work)
