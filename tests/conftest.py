@@ -94,7 +94,7 @@ def migrated_database():
     """A fresh database at ``head``, created once per run and dropped after it."""
     from clipflow_api.dbadmin import migrate
 
-    name = TEST_DATABASE_URL.rsplit("/", 1)[1].split("?")[0]
+    name = urlsplit(TEST_DATABASE_URL).path.lstrip("/")  # (a socket URL has slashes in its query)
     existing = asyncio.run(_admin())
     stale = [n for n in existing if n.rsplit("_", 1)[1].isdigit() and not _pid_alive(int(n.rsplit("_", 1)[1]))]
     asyncio.run(_admin(*(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in stale),
