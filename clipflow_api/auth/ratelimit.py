@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -42,3 +43,43 @@ async def count_request(redis: Redis, *, key_id: uuid.UUID, limit: int, now: dat
             reset_at=reset_at,
         )
     return int(count)
+
+
+# Password guessing: failures are counted per (email, client address) and per address over
+# a sliding quarter hour. Keying on the pair keeps a stranger from locking someone out from
+# elsewhere; the per-address cap stops one client spraying many accounts.
+LOGIN_WINDOW_S = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 10
+LOGIN_FAILURES_PER_ADDRESS = 50
+
+
+def _login_keys(email: str, ip: str | None) -> tuple[str, str]:
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return f"clipflow:login_failures:{digest}:{ip or '-'}", f"clipflow:login_failures:ip:{ip or '-'}"
+
+
+async def check_login_allowed(redis: Redis, *, email: str, ip: str | None) -> None:
+    """RateLimited while too many recent sign-in attempts failed."""
+    pair, address = _login_keys(email, ip)
+    counts = await redis.mget(pair, address)
+    per_pair, per_address = (int(c or 0) for c in counts)
+    if per_pair >= LOGIN_FAILURES_PER_ACCOUNT or per_address >= LOGIN_FAILURES_PER_ADDRESS:
+        ttl = max(await redis.ttl(pair), await redis.ttl(address), 1)
+        raise RateLimited(
+            ErrorCode.RATE_LIMITED,
+            f"Too many failed sign-in attempts; try again in {ttl // 60 + 1} minutes or reset your password.",
+            reset_at=datetime.now(UTC) + timedelta(seconds=ttl),
+        )
+
+
+async def record_login_failure(redis: Redis, *, email: str, ip: str | None) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in _login_keys(email, ip):
+            pipe.incr(key)
+            pipe.expire(key, LOGIN_WINDOW_S)
+        await pipe.execute()
+
+
+async def clear_login_failures(redis: Redis, *, email: str, ip: str | None) -> None:
+    """A successful sign-in forgets this account's failures from that address."""
+    await redis.delete(_login_keys(email, ip)[0])

@@ -135,3 +135,25 @@ async def test_feature_flags_are_changed_by_platform_staff_only(migrated_databas
     finally:
         await committed.delete(flag)
         await committed.commit()
+
+
+async def test_repeated_wrong_passwords_lock_the_account_from_that_address(api: Api, committed, user_domain: str, redis, cheap_password_hashing) -> None:  # noqa: ANN001
+    from clipflow_api.auth.ratelimit import LOGIN_FAILURES_PER_ACCOUNT
+
+    email = f"guess@{user_domain}"
+    await _sign_up(api, email)
+    # a success in between forgets earlier failures
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
+        wrong = await api.gql(LOG_IN, {"e": email, "p": "not the password"})
+        assert wrong["data"]["logIn"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    ok = await api.gql(LOG_IN, {"e": email, "p": PASSWORD})
+    assert ok["data"]["logIn"]["errors"] == [] and ok["data"]["logIn"]["token"]
+    # ten failures in a row lock it: even the right password is refused for a while
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+        await api.gql(LOG_IN, {"e": email, "p": "not the password"})
+    locked = await api.gql(LOG_IN, {"e": email, "p": PASSWORD})
+    assert locked["data"]["logIn"] == {"token": None, "errors": [{"code": "RATE_LIMITED"}]}
+    # another account from the same address is not locked by it
+    other = f"other@{user_domain}"
+    await _sign_up(api, other)
+    assert (await api.gql(LOG_IN, {"e": other, "p": PASSWORD}))["data"]["logIn"]["errors"] == []

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from ...auth import ratelimit
 from ...auth import service as auth
 from ..base import desc
 from ..errors import error_type
@@ -91,13 +92,20 @@ class AccountMutations:
     ) -> AuthPayload | None:
         ip, ua = _client(info)
         out: dict = {}
+        redis = info.context.redis
 
         async def work(session):  # noqa: ANN001, ANN202
+            await ratelimit.check_login_allowed(redis, email=input.email, ip=ip)
             user, token = await auth.log_in(session, email=input.email, password=input.password, ip=ip, user_agent=ua)
             out["token"] = token
             return User.from_row(user)
 
         result = await run(info, AccountPayload, AccountError, "user", work)
+        codes = {getattr(e.code, "value", e.code) for e in result.errors}
+        if result.user is not None:
+            await ratelimit.clear_login_failures(redis, email=input.email, ip=ip)
+        elif "INVALID_CREDENTIALS" in codes:
+            await ratelimit.record_login_failure(redis, email=input.email, ip=ip)
         return AuthPayload(user=result.user, token=out.get("token") if result.user else None, errors=result.errors)
 
     @strawberry.mutation(description="End the session whose token authenticates this request.", permission_classes=[IsAuthenticated])
