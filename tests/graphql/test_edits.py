@@ -219,3 +219,27 @@ async def test_caption_of_another_workspace_is_not_found(editor, committed) -> N
     await committed.refresh(theirs)
     assert len(theirs.words) == 2
     assert isinstance(await committed.get(Caption, theirs.id), Caption)
+
+
+async def test_only_owners_and_admins_share_a_template_with_everyone(api: Api, committed) -> None:  # noqa: ANN001
+    ws = await make_workspace(committed)
+    _, editor_token = await add_member(committed, ws, "editor")
+    _, admin_token = await add_member(committed, ws, "admin")
+    own = Template(workspace_id=ws.id, name="Promo", template_data={})
+    committed.add(own)
+    await committed.commit()
+    share = "mutation($id: ID!) { r: templateUpdate(id: $id, input: {isPublic: true}) { template { isPublic } errors { code } } }"
+    create = 'mutation { r: templateCreate(input: {name: "Open", templateData: {}, isPublic: true}) { template { isPublic } errors { code } } }'
+    # an editor edits templates but cannot publish one to every workspace
+    refused = await api.gql(share, {"id": gid("Template", own.id)}, token=editor_token, workspace=ws)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["PERMISSION_DENIED"]
+    refused = await api.gql(create, token=editor_token, workspace=ws)
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["PERMISSION_DENIED"]
+    await committed.refresh(own)
+    assert own.is_public is False
+    assert await committed.scalar(select(func.count()).select_from(Template).where(Template.workspace_id == ws.id)) == 1
+    # an editor may still create private ones; an admin may share
+    private = 'mutation { r: templateCreate(input: {name: "Mine", templateData: {}, isPublic: false}) { template { isPublic } errors { code } } }'
+    assert (await api.gql(private, token=editor_token, workspace=ws))["data"]["r"] == {"template": {"isPublic": False}, "errors": []}
+    shared = await api.gql(share, {"id": gid("Template", own.id)}, token=admin_token, workspace=ws)
+    assert shared["data"]["r"] == {"template": {"isPublic": True}, "errors": []}

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from ...errors import PermissionDenied
 from ...models import Template as TemplateRow
 from ..errors import error_type
 from ..mutations import delete_recorded, Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
@@ -19,7 +20,11 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The template's
 TEMPLATE_TYPES = ("video", "caption", "post", "canvas")
 
 
-def _apply(row: Any, data: TemplateInput) -> dict[str, Any]:
+# Sharing a template with every workspace on the platform is publishing, not editing.
+PUBLISH_PERMISSION = "workspace:update"
+
+
+def _apply(row: Any, data: TemplateInput, principal: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if given(data.name):
         changes["name"] = row.name = check_text(data.name, "name", max_length=255, required=True)
@@ -45,6 +50,8 @@ def _apply(row: Any, data: TemplateInput) -> dict[str, Any]:
     if given(data.thumbnail_url):
         row.thumbnail_url = check_text(data.thumbnail_url, "thumbnailUrl", max_length=2000)
     if given(data.is_public) and data.is_public is not None:
+        if data.is_public != bool(row.is_public) and not principal.can(PUBLISH_PERMISSION):
+            raise PermissionDenied(message="Only workspace owners and admins can share a template with everyone.", field="isPublic")
         changes["is_public"] = row.is_public = data.is_public
     return changes
 
@@ -69,7 +76,7 @@ class TemplateMutations:
                 raise Refused("REQUIRED", "This field is required.", "name")
             row = TemplateRow(workspace_id=info.context.principal.workspace_id, created_by=info.context.principal.user_id,
                               visibility="team")
-            changes = _apply(row, input)
+            changes = _apply(row, input, info.context.principal)
             session.add(row)
             await refreshed(session, row)
             await record(session, info, "template.create", "template", row.id, changes)
@@ -83,7 +90,7 @@ class TemplateMutations:
     ) -> TemplatePayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
             row = await _own_template(session, info, id)
-            changes = _apply(row, input)
+            changes = _apply(row, input, info.context.principal)
             await refreshed(session, row)
             await record(session, info, "template.update", "template", row.id, changes)
             return Template.from_row(row)
