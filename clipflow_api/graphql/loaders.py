@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import ColumnElement, Select, select
 from strawberry.dataloader import DataLoader
 
-from .relay import Connection, Page, PageArgs, empty_page, fetch_pages, to_connection
+from .relay import NODE_TYPES, Connection, NodeRule, Page, PageArgs, empty_page, fetch_pages, to_connection
 
 if TYPE_CHECKING:
     from .context import Context
@@ -123,17 +123,35 @@ class ConnectionByKeyLoader(Loader):
 
 # --- resolver helpers ----------------------------------------------------------------------
 
+def _rule(type_: Any) -> NodeRule | None:
+    """The read rule of a Node type (the one ``node(id:)`` applies), or None."""
+    spec = NODE_TYPES.get(type_.__strawberry_definition__.name)
+    return spec.rule if spec else None
+
+
+# Edges apply the same per-type read rule as node(id:): a caller who may not list webhooks
+# (or an API key scoped to video:read) does not reach them through Job.post.social_account...
+# either. A type the caller may not read at all costs no SQL.
+
+
 async def load_one(info: Any, loader: type[Loader], type_: Any, key: Any) -> Any:
-    """The related object of ``type_`` (None when the key is None or the row is invisible)."""
-    if key is None:
+    """The related object of ``type_`` (None when the key is None, the row is invisible, or
+    the caller may not read that type)."""
+    rule, principal = _rule(type_), info.context.principal
+    if key is None or (rule is not None and rule.allows_type(principal) is False):
         return None
     row = await info.context.loader(loader).load(key)
-    return None if row is None else type_.from_row(row)
+    if row is None or (rule is not None and not rule.allows(principal, row)):
+        return None
+    return type_.from_row(row)
 
 
 async def load_list(info: Any, loader: type[Loader], type_: Any, key: Any) -> list[Any]:
+    rule, principal = _rule(type_), info.context.principal
+    if rule is not None and rule.allows_type(principal) is False:
+        return []
     rows = await info.context.loader(loader).load(key)
-    return [type_.from_row(r) for r in rows]
+    return [type_.from_row(r) for r in rows if rule is None or rule.allows(principal, r)]
 
 
 async def load_connection(
@@ -150,6 +168,13 @@ async def load_connection(
     sort: Hashable = None,
 ) -> Connection:
     page_args = PageArgs.of(first=first, after=after, last=last, before=before)
+    rule, principal = _rule(type_), info.context.principal
+    decided = rule.allows_type(principal) if rule is not None else True
+    if decided is False:
+        return to_connection(empty_page(), type_.from_row, page_args)
     query = ListQuery(page=page_args, filter=filter, sort=sort)
     page = await info.context.loader(loader).load((parent, query))
+    if decided is None:  # row-dependent (your own rows): keep those the rule accepts
+        kept = [(r, pos) for r, pos in zip(page.rows, page.positions) if rule.allows(principal, r)]
+        page = Page([r for r, _ in kept], [pos for _, pos in kept], page.total)
     return to_connection(page, type_.from_row, page_args)

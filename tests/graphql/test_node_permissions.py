@@ -139,3 +139,41 @@ def test_node_rules_match_the_workspace_lists() -> None:
         if rule.permission not in wanted:
             mismatched.append((field.name, name, rule.permission, sorted(wanted)))
     assert mismatched == []
+
+
+async def test_edges_apply_the_same_rules_as_node(api: Api, committed) -> None:  # noqa: ANN001
+    """A key scoped to video:read reads a video and its jobs, but not its clips, captions or
+    the posts of those clips, whichever edge it follows."""
+    owner, ws, ids = await _world(committed)
+    flag = ids.pop("_flag")
+    secret = new_api_key()
+    committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
+                         key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
+    from sqlalchemy import text
+
+    from clipflow_api.graphql.relay import parse_global_id
+
+    # the job points at the clip and the post too, so Job.clip / Job.post are real edges
+    await committed.execute(text("UPDATE jobs SET clip_id = :c, post_id = :p WHERE id = :j"), {
+        "c": parse_global_id(ids["Clip"])[1], "p": parse_global_id(ids["Post"])[1], "j": parse_global_id(ids["Job"])[1]})
+    await committed.commit()
+    query = """query($v: ID!, $j: ID!) {
+      video: node(id: $v) { ... on Video { id clips(first: 10) { edges { node { id } } } jobs(first: 10) { edges { node { id } } } } }
+      job: node(id: $j) { ... on Job { id clip { id } post { id } video { id } } }
+    }"""
+    try:
+        body = await api.gql(query, {"v": ids["Video"], "j": ids["Job"]}, headers={"x-api-key": secret})
+        assert body.get("errors") is None, body
+        assert body["data"]["video"]["clips"] == {"edges": []}
+        assert [e["node"]["id"] for e in body["data"]["video"]["jobs"]["edges"]] == [ids["Job"]]
+        assert body["data"]["job"]["video"] == {"id": ids["Video"]}
+        assert (body["data"]["job"]["clip"], body["data"]["job"]["post"]) == (None, None)
+        # the owner, with clip:read and post:read, follows the same edges to the rows
+        token = await make_token(committed, owner)
+        await committed.commit()
+        full = await api.gql(query, {"v": ids["Video"], "j": ids["Job"]}, token=token, workspace=ws)
+        assert [e["node"]["id"] for e in full["data"]["video"]["clips"]["edges"]] == [ids["Clip"]]
+        assert (full["data"]["job"]["clip"], full["data"]["job"]["post"]) == ({"id": ids["Clip"]}, {"id": ids["Post"]})
+    finally:
+        await committed.delete(flag)
+        await committed.commit()
