@@ -56,14 +56,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_TENANT_SQL = text("SELECT set_config('app.workspace_id', :ws, true), set_config('app.user_id', :uid, true)")
+
+
+def _tenant_params(info: dict[str, Any]) -> dict[str, str]:
+    """The session's tenant as set_config values; empty strings match no tenant rows."""
+    return {"ws": str(info.get("workspace_id") or ""), "uid": str(info.get("user_id") or "")}
+
+
 @event.listens_for(Session, "after_begin")
 def _set_tenant(session: Session, _transaction: Any, connection: Any) -> None:
-    workspace_id = session.info.get("workspace_id")
-    user_id = session.info.get("user_id")
-    connection.execute(
-        text("SELECT set_config('app.workspace_id', :ws, true), set_config('app.user_id', :uid, true)"),
-        {"ws": str(workspace_id) if workspace_id else "", "uid": str(user_id) if user_id else ""},
-    )
+    connection.execute(_TENANT_SQL, _tenant_params(session.info))
 
 
 def set_tenant(session: AsyncSession, *, workspace_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None) -> None:
@@ -74,13 +77,7 @@ def set_tenant(session: AsyncSession, *, workspace_id: uuid.UUID | None = None, 
 
 async def apply_tenant(session: AsyncSession) -> None:
     """Re-apply ``session.info``'s tenant inside the already open transaction."""
-    await session.execute(
-        text("SELECT set_config('app.workspace_id', :ws, true), set_config('app.user_id', :uid, true)"),
-        {
-            "ws": str(session.info.get("workspace_id") or ""),
-            "uid": str(session.info.get("user_id") or ""),
-        },
-    )
+    await session.execute(_TENANT_SQL, _tenant_params(session.info))
 
 
 @asynccontextmanager

@@ -13,7 +13,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .config import ROOT
+from .devservices import free_port
 
 SAMPLE = ROOT / "samples" / "talk.mp4"
 console = Console()
@@ -38,12 +38,6 @@ VIDEO = """query($id: ID!) { node(id: $id) { ... on Video {
   title status durationSeconds languageDetected topics
   clips(first: 20, sortBy: {field: VIRALITY}) { edges { node { title startTime endTime viralityScore hookScore engagementScore downloadUrls { format url } } } }
 } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -123,7 +117,7 @@ async def run_demo(port: int | None = None) -> int:
     from .graphql.media.types import Video
     from .graphql.relay import global_id
 
-    port = port or _free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     logs = ROOT / ".clipflow"
     logs.mkdir(exist_ok=True)

