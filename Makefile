@@ -1,4 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Both run `make setup` first.
+# serve, worker and demo run in development unless ENVIRONMENT says otherwise (the default is production).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -26,13 +27,13 @@ test-whisperx: setup
 	$(WITH_SERVICES) $(PY) -m pytest -q -m whisperx -o addopts=""
 
 demo: setup
-	$(WITH_SERVICES) $(CLIPFLOW) demo
+	ENVIRONMENT=$${ENVIRONMENT:-development} $(WITH_SERVICES) $(CLIPFLOW) demo
 
 serve: setup
-	$(WITH_SERVICES) $(CLIPFLOW) serve
+	ENVIRONMENT=$${ENVIRONMENT:-development} $(WITH_SERVICES) $(CLIPFLOW) serve
 
 worker: setup
-	$(WITH_SERVICES) $(CLIPFLOW) worker
+	ENVIRONMENT=$${ENVIRONMENT:-development} $(WITH_SERVICES) $(CLIPFLOW) worker
 
 schema: $(VENV)/.installed
 	$(CLIPFLOW) export-schema > schema.graphql

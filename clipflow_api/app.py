@@ -6,8 +6,11 @@ Authentication happens once per request in ``ClipFlowGraphQL.get_context`` throu
 credential is answered before any GraphQL runs: 401 (or 403/429/400) with a GraphQL-shaped
 ``errors`` body. Websockets authenticate from the ``connection_init`` payload
 (``{"authorization": "Bearer ..."}``, ``X-Workspace-Id`` as ``workspaceId``) on both
-graphql-transport-ws and the legacy graphql-ws protocol; a refused credential rejects the
-connection. Multipart uploads (``videoUpload``) are on behind a CSRF guard and a body cap
+graphql-transport-ws and the legacy graphql-ws protocol; a refused credential closes the
+connection (4401/4403 with the reason), and every later operation re-checks it
+(``graphql.sockets``). An API key's daily limit counts operations, not requests: an HTTP
+batch of N counts N (``execute_operation``), and so does each websocket operation.
+Multipart uploads (``videoUpload``) are on behind a CSRF guard and a body cap
 (``graphql.uploads``): a multipart POST without a preflight-forcing header is answered 400,
 an anonymous one 401 before its body is read, and one over the largest plan's upload limit
 413. Other bodies are capped at ``MAX_JSON_BODY_BYTES``.
@@ -16,15 +19,19 @@ an anonymous one 401 before its body is read, and one over the largest plan's up
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings
+from graphql import GraphQLError
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,14 +39,20 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
-from .config import Settings, get_settings
+from .auth import ratelimit
+from .auth.client_ip import client_ip
+from .auth.principal import count_operations
+from .config import Settings, check_production_settings, get_settings
 from .db import create_app_engine, session_factory
 from .errors import AuthError, DomainError, ErrorCode, PermissionDenied, RateLimited, ValidationError
 from .graphql.context import Context
+from .graphql.jsonbody import MAX_JSON_DEPTH, json_too_deep
 from .graphql.schema import build_schema
+from .graphql.sockets import LegacyWSHandler, SocketRefused, SocketRegistry, TransportWSHandler, domain_error
 from .graphql.uploads import (
     MAX_JSON_BODY_BYTES,
     BodyTooLarge,
@@ -51,6 +64,8 @@ from .graphql.uploads import (
     is_multipart,
 )
 from .processing.uploads import routes as upload_routes
+from .processing.uploads import sweep_stale_uploads
+from .pubsub import PubSubHub
 from .storage import get_storage
 from .storage.routes import routes as file_routes
 
@@ -84,6 +99,10 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 
 
+class JSONTooDeep(json.JSONDecodeError):
+    """A JSON text nested deeper than ``MAX_JSON_DEPTH``: refused before ``json.loads`` recurses."""
+
+
 def _status_for(exc: DomainError) -> int:
     if isinstance(exc, AuthError):
         return 401
@@ -105,6 +124,14 @@ def _error_body(exc: DomainError) -> dict[str, Any]:
     return {"data": None, "errors": [{"message": exc.message, "extensions": extensions}]}
 
 
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database error outside GraphQL: logged with a reference, answered without its text."""
+    reference = uuid.uuid4().hex[:16]
+    log.error("internal error %s on %s", reference, request.url.path, exc_info=exc)
+    body = {"data": None, "errors": [{"message": "Unexpected error.", "extensions": {"code": "INTERNAL", "reference": reference}}]}
+    return JSONResponse(body, status_code=500)
+
+
 async def log_mailer(*, kind: str, to: str, token: str, **extra: Any) -> None:
     """Development stand-in for the email sender: logs that a token would be emailed."""
     log.info("email %s to %s (token not logged)", kind, to)
@@ -112,6 +139,9 @@ async def log_mailer(*, kind: str, to: str, token: str, **extra: Any) -> None:
 
 class ClipFlowGraphQL(GraphQL):
     request_adapter_class = CappedFormRequestAdapter
+    # Sockets re-check their caller per operation and close on revocation (graphql.sockets).
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, schema: Any, *, settings: Settings, principal_resolver: PrincipalResolver, mailer: Mailer | None) -> None:
         super().__init__(
@@ -126,6 +156,7 @@ class ClipFlowGraphQL(GraphQL):
         self.settings = settings
         self.principal_resolver = principal_resolver
         self.mailer = mailer
+        self.sockets = SocketRegistry(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -150,6 +181,21 @@ class ClipFlowGraphQL(GraphQL):
             return
         await super().__call__(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # every JSON body, multipart's operations and every websocket message passes here;
+        # a socket answers a JSONDecodeError by closing with 4400
+        if json_too_deep(data):
+            raise JSONTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
+        return super().decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return super().parse_json(data)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, JSONTooDeep):
+                raise ValidationError(ErrorCode.INVALID, f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+            raise
+
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         ctx = Context(
@@ -161,6 +207,7 @@ class ClipFlowGraphQL(GraphQL):
             request=request,
             response=response,
             mailer=self.mailer,
+            pubsub=state.pubsub,
         )
         if request.scope["type"] == "http":
             ctx.principal = await self._resolve(request.app, request.headers, request)
@@ -170,13 +217,26 @@ class ClipFlowGraphQL(GraphQL):
         return ctx
 
     async def _resolve(self, app: Any, headers: Any, request: Any) -> Any:
-        client = getattr(request, "client", None)
+        # Nothing counted here: the daily limit counts operations (execute_operation, sockets).
         return await self.principal_resolver(
             headers=dict(headers),
-            client_ip=client.host if client else None,
+            client_ip=client_ip(request),
             session_factory=app.state.session_factory,
             redis=app.state.redis,
+            operations=0,
         )
+
+    async def execute_operation(self, **kwargs: Any) -> Any:
+        """Count each operation of an HTTP request (a batch counts its length); those over the limit are refused."""
+        request_data, context = kwargs["request_data"], kwargs["context"]
+        batch = request_data if isinstance(request_data, list) else [request_data]
+        allowed = await count_operations(context.redis, context.principal, len(batch))  # none left: 429
+        if allowed == len(batch):
+            return await super().execute_operation(**kwargs)
+        ran = await super().execute_operation(**{**kwargs, "request_data": batch[:allowed]})
+        refused = domain_error(ratelimit.exhausted(context.principal.daily_limit))
+        error = GraphQLError(refused["message"], extensions=refused["extensions"])
+        return [*ran, *(ExecutionResult(data=None, errors=[error]) for _ in batch[allowed:])]
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
@@ -192,7 +252,8 @@ class ClipFlowGraphQL(GraphQL):
         try:
             context.principal = await self._resolve(context.request.app, headers, context.request)
         except DomainError as exc:
-            raise ConnectionRejectionError(_error_body(exc)["errors"][0]) from None
+            raise SocketRefused.from_domain_error(exc) from None
+        self.sockets.admit(context.socket, context.principal, headers)
         return None
 
 
@@ -205,6 +266,7 @@ def create_app(
 ) -> Starlette:
     """The API. ``engine`` (tests: count statements), ``principal_resolver`` and ``mailer`` can be injected."""
     settings = settings or get_settings()
+    check_production_settings(settings)
     if principal_resolver is None:
         from .auth.principal import resolve_principal
 
@@ -221,9 +283,18 @@ def create_app(
         app.state.storage = get_storage(settings)
         if hasattr(app.state.storage, "ensure_bucket"):  # S3: create the bucket on first start
             app.state.storage.ensure_bucket()
+        await sweep_stale_uploads(app.state.redis, settings)  # parts left by a previous run of this host
+        app.state.pubsub = PubSubHub(app.state.redis)
+        await app.state.pubsub.start()
+        await graphql_app.sockets.start(
+            hub=app.state.pubsub, redis=app.state.redis,
+            resolve=lambda headers, request: graphql_app._resolve(app, headers, request),
+        )
         try:
             yield
         finally:
+            await graphql_app.sockets.stop()
+            await app.state.pubsub.stop()
             await app.state.arq.aclose()
             await app.state.redis.aclose()
             if own_engine:
@@ -246,6 +317,7 @@ def create_app(
     from starlette.routing import WebSocketRoute
 
     routes.append(WebSocketRoute("/graphql", graphql_app))
-    return Starlette(debug=settings.environment == "development", routes=routes, lifespan=lifespan)
+    # debug off everywhere: its traceback page would show SQL text and bound parameters
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={SQLAlchemyError: internal_error})
 
 

@@ -23,13 +23,19 @@ def _async_url(url: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    environment: str = Field("development", description="development | test | production")
+    # Production unless told otherwise: a deployment that forgets the variable gets masked
+    # errors and the secret check below, not a development server. `make serve/worker/demo`
+    # and `clipflow demo` set development; the tests set test.
+    environment: str = Field("production", description="development | test | production")
 
     # The owner URL: migrations run with it. The app connects as DB_APP_ROLE (no BYPASSRLS,
     # owns nothing) on the same server and database, so Row-Level Security applies.
     database_url: str = "postgresql://postgres@127.0.0.1:5432/clipflow"
     db_app_role: str = "clipflow_app"
     db_app_password: str = "clipflow_app"
+    # The worker process's role: the app role's rights plus the cross-tenant job sweeper.
+    db_worker_role: str = "clipflow_worker"
+    db_worker_password: str = "clipflow_worker"
     db_pool_size: int = 10
 
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -49,9 +55,28 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Networks URL imports may reach although they are not public (tests, private mirrors).
     import_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # A URL import must finish within this many seconds, and average at least this rate
+    # once the grace period is over (a server trickling bytes would hold a worker for hours).
+    import_total_timeout_s: float = 30 * 60
+    import_min_rate_bps: int = 20_000
+    import_min_rate_grace_s: float = 30.0
+
+    # tus uploads: partial files live here (default: "uploads" next to STORAGE_DIR, never
+    # inside the installed package); parts and state idle this long are swept; a user may
+    # have this many unfinished uploads open at once.
+    upload_dir: Path | None = None
+    upload_stale_hours: float = 24.0
+    upload_max_open_per_user: int = 5
+    # Signed uploads of assets, library media and brand-kit files (fileUploadCreate).
+    file_upload_url_ttl_s: int = 15 * 60
+
+    # Proxies whose X-Forwarded-For is believed (IPs or networks). Empty: nobody's, so a
+    # client cannot pick the address its sign-in failures are counted against.
+    forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
 
     # Accounts: token lifetimes.
     session_ttl_days: int = 30  # sliding: refreshed once less than half is left
+    session_max_age_days: int = 90  # absolute, from sign-in: a stolen token does not live forever
     email_verification_ttl_hours: int = 48
     password_reset_ttl_minutes: int = 60
     invitation_ttl_days: int = 7
@@ -103,6 +128,12 @@ class Settings(BaseSettings):
     graphql_max_cost: int = 50000
     graphql_max_mutations: int = 5
     graphql_max_batch: int = 5
+    # Websockets (per API process): open sockets per user, operations in flight per user
+    # across its sockets (strawberry caps each socket at 20), and seconds a socket may sit
+    # with no operation before it is closed.
+    ws_max_sockets_per_user: int = 10
+    ws_max_subscriptions_per_user: int = 50
+    ws_idle_timeout_s: float = 300.0
 
     @property
     def async_database_url(self) -> str:
@@ -111,16 +142,77 @@ class Settings(BaseSettings):
     @property
     def app_database_url(self) -> str:
         """The owner URL with the app role's credentials swapped in."""
+        return self._url_as(self.db_app_role, self.db_app_password)
+
+    @property
+    def worker_database_url(self) -> str:
+        """The owner URL with the worker role's credentials swapped in."""
+        return self._url_as(self.db_worker_role, self.db_worker_password)
+
+    def _url_as(self, role: str, password: str) -> str:
         parts = urlsplit(_async_url(self.database_url))
         host = parts.hostname or ""
         if parts.port:
             host = f"{host}:{parts.port}"
-        netloc = f"{quote(self.db_app_role)}:{quote(self.db_app_password)}@{host}"
+        netloc = f"{quote(role)}:{quote(password)}@{host}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    @property
+    def upload_path(self) -> Path:
+        """Where partial tus uploads are written."""
+        return self.upload_dir or self.storage_dir.parent / "uploads"
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+
+# Values that ship in this repository (defaults, docker-compose's old fallbacks, MinIO's own):
+# anyone can read them, so production refuses to run with them.
+_PUBLIC_VALUES = frozenset({
+    "dev-secret-key-change-me-0123456789abcdef", "change-me-in-production-0123456789",
+    "1:ZGV2LWtleS1kZXYta2V5LWRldi1rZXktZGV2LWtleSE=",
+    "clipflow_app", "clipflow_app_dev_password", "clipflow_worker", "clipflow_worker_dev_password",
+    "clipflow", "clipflow-secret", "minioadmin",
+})
+
+
+def _is_public(value: str | None) -> bool:
+    return not value or value in _PUBLIC_VALUES or "change-me" in value.lower()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Why ``settings`` must not serve production: one line per setting holding a public value."""
+    if not settings.is_production:
+        return []
+    checked = {
+        "SECRET_KEY": settings.secret_key,
+        "TOKEN_ENCRYPTION_KEYS": settings.token_encryption_keys,
+        "DB_APP_PASSWORD": settings.db_app_password,
+    }
+    if hasattr(settings, "db_worker_password"):
+        checked["DB_WORKER_PASSWORD"] = settings.db_worker_password
+    if settings.storage_backend == "s3":
+        checked["AWS_ACCESS_KEY_ID"] = settings.aws_access_key_id
+        checked["AWS_SECRET_ACCESS_KEY"] = settings.aws_secret_access_key
+    problems = [f"{name} holds a development or placeholder value" for name, value in checked.items() if _is_public(value)]
+    if not _is_public(settings.secret_key) and len(settings.secret_key) < 32:
+        problems.append("SECRET_KEY is shorter than 32 characters")
+    return problems
+
+
+class UnsafeProductionSettings(RuntimeError):
+    """Production settings that hold public values; the message names each one."""
+
+
+def check_production_settings(settings: Settings) -> None:
+    """Refuse to start production with a secret anyone can read in this repository."""
+    problems = production_problems(settings)
+    if problems:
+        raise UnsafeProductionSettings(
+            "Refusing to start with ENVIRONMENT=production: " + "; ".join(problems)
+            + ". Set them in the environment or .env (see .env.example), or set ENVIRONMENT=development."
+        )
 
 
 @functools.lru_cache(maxsize=1)

@@ -46,6 +46,17 @@ def create_app_engine(settings: Settings | None = None, **kwargs: Any) -> AsyncE
     return create_engine(settings.app_database_url, settings, **kwargs)
 
 
+def create_worker_engine(settings: Settings | None = None, **kwargs: Any) -> AsyncEngine:
+    """The worker process's engine: the worker role, subject to RLS, allowed the job sweeper."""
+    settings = settings or get_settings()
+    return create_engine(settings.worker_database_url, settings, **kwargs)
+
+
+async def as_platform_staff(session: AsyncSession) -> None:
+    """Open the feature-flag write policy for the current transaction only (staff paths)."""
+    await session.execute(text("SELECT set_config('app.platform_staff', 'on', true)"))
+
+
 def create_owner_engine(settings: Settings | None = None, **kwargs: Any) -> AsyncEngine:
     """The owner's engine: migrations, setup and tests only. It bypasses RLS."""
     settings = settings or get_settings()

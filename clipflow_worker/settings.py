@@ -12,7 +12,7 @@ from clipflow_api.config import get_settings
 from clipflow_api.jobs.service import MEDIA_QUEUE, PUBLISH_QUEUE, WEBHOOK_QUEUE
 
 from .tasks.context import shutdown, startup
-from .tasks.maintenance import sweep_jobs
+from .tasks.maintenance import sweep_jobs, sweep_uploads
 from .tasks.media import probe_video, process_video
 
 
@@ -41,7 +41,10 @@ MediaWorker: dict[str, Any] = {
         # progress keeps the sweeper from thinking it died.
         func(process_video, name="process_video", timeout=3 * 3600, max_tries=3),
     ],
-    "cron_jobs": [cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60)],
+    "cron_jobs": [
+        cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60),
+        cron(sweep_uploads, minute=set(range(0, 60, 10)), second={30}, run_at_startup=True, timeout=120),
+    ],
     "max_jobs": 2,  # media work is CPU-bound: one job per core
 }
 

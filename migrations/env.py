@@ -1,7 +1,8 @@
 """Alembic environment: async engine on DATABASE_URL (the owner role).
 
-The app role's name and password travel to migrations as session settings
-(``clipflow.app_role`` / ``clipflow.app_password``) so no migration hard-codes a secret.
+The app and worker roles' names and passwords travel to migrations as session settings
+(``clipflow.app_role`` / ``clipflow.app_password``, ``clipflow.worker_role`` /
+``clipflow.worker_password``) so no migration hard-codes a secret.
 """
 
 import asyncio
@@ -42,8 +43,12 @@ def run_offline() -> None:
 def _run(connection: Connection) -> None:
     settings = get_settings()
     connection.execute(
-        text("SELECT set_config('clipflow.app_role', :r, false), set_config('clipflow.app_password', :p, false)"),
-        {"r": settings.db_app_role, "p": settings.db_app_password},
+        text(
+            "SELECT set_config('clipflow.app_role', :r, false), set_config('clipflow.app_password', :p, false), "
+            "set_config('clipflow.worker_role', :wr, false), set_config('clipflow.worker_password', :wp, false)"
+        ),
+        {"r": settings.db_app_role, "p": settings.db_app_password,
+         "wr": settings.db_worker_role, "wp": settings.db_worker_password},
     )
     context.configure(
         connection=connection,

@@ -2,10 +2,12 @@
 
 ``resolve_principal`` turns request headers into a ``Principal``:
 
-- ``Authorization: Bearer <session token>``: the user's session (sliding expiry).
+- ``Authorization: Bearer <session token>``: the user's session (sliding expiry, within an absolute
+  lifetime of SESSION_MAX_AGE_DAYS from sign-in).
 - ``Authorization: Bearer cf_live_...`` or ``X-Api-Key: cf_live_...``: an API key. Its
-  permissions are the member's, narrowed to the key's scopes, and it counts against a
-  daily limit (the key's ``rate_limit``, capped by the workspace plan's ``api_requests_daily``).
+  permissions are the member's, narrowed to the key's scopes, and each operation counts
+  against a daily limit (the key's ``rate_limit``, capped by the workspace plan's
+  ``api_requests_daily``; ``count_operations``).
 - ``X-Workspace-Id``: the workspace to act in. Default: an API key's own workspace; for a
   session (or a personal key), the oldest workspace the user owns, else the oldest joined.
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..billing.plans import require_feature
 from ..config import get_settings
 from ..db import apply_tenant, set_tenant
 from ..errors import AuthError, ErrorCode, PermissionDenied, ValidationError
@@ -47,6 +50,9 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    # An API key's operations a day (the key's rate_limit capped by the plan); each GraphQL
+    # operation counts one (``count_operations``).
+    daily_limit: int | None = field(default=None, compare=False)
 
     @property
     def is_authenticated(self) -> bool:
@@ -93,9 +99,13 @@ def _credential(headers: Mapping[str, str]) -> tuple[str | None, bool]:
 
 
 async def resolve_principal(
-    *, headers: Mapping[str, str], client_ip: str | None, session_factory: Any, redis: Any
+    *, headers: Mapping[str, str], client_ip: str | None, session_factory: Any, redis: Any, operations: int = 1
 ) -> Principal:
-    """The request's caller, checked against sessions, API keys and memberships (commits its own session)."""
+    """The request's caller, checked against sessions, API keys and memberships (commits its own session).
+
+    ``operations``: how many to count against an API key's daily limit now (GraphQL passes
+    0 and counts each operation itself with ``count_operations``).
+    """
     lowered = {k.lower(): v for k, v in headers.items()}
     credential, from_api_key_header = _credential(lowered)
     if credential is None:
@@ -110,7 +120,8 @@ async def resolve_principal(
     async with session_factory() as session:
         if is_api_key:
             principal = await _from_api_key(
-                session, redis, credential, requested=requested, client_ip=client_ip, user_agent=user_agent
+                session, redis, credential, requested=requested, client_ip=client_ip, user_agent=user_agent,
+                operations=operations,
             )
         else:
             principal = await _from_session(
@@ -128,15 +139,18 @@ async def _from_session(
         raise AuthError(ErrorCode.TOKEN_INVALID, "This session is not valid; sign in again.")
     user_session, user = found
     now = datetime.now(UTC)
-    if user_session.expires_at <= now:
+    settings = get_settings()
+    # Sliding keeps an active user signed in, but never past the absolute lifetime.
+    ends_at = user_session.created_at + timedelta(days=settings.session_max_age_days)
+    if user_session.expires_at <= now or ends_at <= now:
         await repository.delete_session(session, user_session.id)
         await session.commit()
         raise AuthError(ErrorCode.TOKEN_EXPIRED, "Your session has expired; sign in again.")
     if user.deleted_at is not None:
         raise AuthError(ErrorCode.TOKEN_INVALID, "This account has been closed.")
-    ttl = timedelta(days=get_settings().session_ttl_days)
-    if user_session.expires_at - now < ttl / 2:  # sliding: an active user stays signed in
-        await repository.extend_session(session, user_session.id, now + ttl)
+    ttl = timedelta(days=settings.session_ttl_days)
+    if user_session.expires_at - now < ttl / 2 and user_session.expires_at < ends_at:
+        await repository.extend_session(session, user_session.id, min(now + ttl, ends_at))
 
     set_tenant(session, workspace_id=None, user_id=user.id)
     await apply_tenant(session)
@@ -165,7 +179,8 @@ def _staff_permissions(user: Any) -> frozenset[str]:
 
 
 async def _from_api_key(
-    session: Any, redis: Any, key: str, *, requested: uuid.UUID | None, client_ip: str | None, user_agent: str | None
+    session: Any, redis: Any, key: str, *, requested: uuid.UUID | None, client_ip: str | None, user_agent: str | None,
+    operations: int,
 ) -> Principal:
     row = await repository.find_api_key_by_hash(session, tokens.hash_token(key))
     if row is None:
@@ -175,6 +190,9 @@ async def _from_api_key(
         raise AuthError(ErrorCode.API_KEY_REVOKED, "This API key has been revoked.")
     if row.expires_at is not None and row.expires_at <= now:
         raise AuthError(ErrorCode.API_KEY_EXPIRED, "This API key has expired.")
+    # users sit behind RLS: the key's user reads their own row
+    set_tenant(session, workspace_id=None, user_id=row.user_id)
+    await apply_tenant(session)
     user = await repository.get_user(session, row.user_id)
     if user is None:
         raise AuthError(ErrorCode.API_KEY_INVALID, "This API key's account has been closed.")
@@ -195,11 +213,13 @@ async def _from_api_key(
         set_tenant(session, workspace_id=member.workspace_id, user_id=user.id)
         await apply_tenant(session)
 
+    # a key that outlived its workspace's paid plan stops working (and costs no request)
+    plan = await require_feature(session, member.workspace_id, "api_access")
     limit = row.rate_limit
-    plan = await workspaces.plan_limits(session, member.workspace_id)
-    if plan is not None and plan.api_requests_daily is not None:
+    if plan.api_requests_daily is not None:
         limit = min(limit, plan.api_requests_daily)
-    await ratelimit.count_request(redis, key_id=row.id, limit=limit, now=now)
+    if operations:
+        await ratelimit.count_operations(redis, key_id=row.id, limit=limit, operations=operations, now=now)
     if row.last_used_at is None or now - row.last_used_at >= _LAST_USED_RESOLUTION:
         await repository.touch_api_key(session, row.id, now)
 
@@ -212,4 +232,18 @@ async def _from_api_key(
         api_key_id=row.id,
         ip_address=client_ip,
         user_agent=user_agent,
+        daily_limit=limit,
+    )
+
+
+async def count_operations(redis: Any, principal: Principal, operations: int = 1) -> int:
+    """How many of ``operations`` GraphQL operations the caller may run now (all, without an API key).
+
+    The single rule of the daily limit: one operation, one count, whether it came alone,
+    in an HTTP batch or over a websocket. RateLimited when none fit.
+    """
+    if principal.api_key_id is None or principal.daily_limit is None:
+        return operations
+    return await ratelimit.count_operations(
+        redis, key_id=principal.api_key_id, limit=principal.daily_limit, operations=operations
     )

@@ -22,7 +22,8 @@ from starlette.routing import Route
 
 from ..config import Settings, get_settings
 from ..errors import AuthError, DomainError, ErrorCode
-from . import oauth
+from . import oauth, revocations
+from .client_ip import client_ip
 from .service import sign_in_with_oauth
 from .tokens import hash_token
 
@@ -98,14 +99,16 @@ async def oauth_callback(request: Request) -> Response:
     if not code:
         return _failure(settings, ErrorCode.OAUTH_FAILED, "The provider sent no authorization code.")
 
-    client_ip = request.client.host if request.client else None
     try:
         token, profile = await oauth.exchange_code(provider, settings, code=code, code_verifier=pending["verifier"])
         async with request.app.state.session_factory() as session:
             user, session_token, created = await sign_in_with_oauth(
-                session, profile=profile, token=token, ip=client_ip, user_agent=request.headers.get("user-agent")
+                session, profile=profile, token=token, ip=client_ip(request), user_agent=request.headers.get("user-agent")
             )
             await session.commit()
+        # Signing in may have claimed an unverified account (its sessions and keys ended):
+        # the user's open sockets re-check now rather than on their next operation.
+        await revocations.announce(request.app.state.redis, user_id=user.id)
     except AuthError as exc:
         return _failure(settings, exc.code, exc.message, status=401)
     except DomainError as exc:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
+from ..billing.plans import require_feature
 from ..config import get_settings
 from ..crypto import get_cipher
 from ..errors import (
@@ -36,7 +37,7 @@ from ..permissions import (
 )
 from ..workspaces import repository as workspaces_repository
 from ..workspaces.repository import acting_as
-from ..workspaces.service import create_workspace
+from ..workspaces.service import create_workspace, drop_unproven_access, revoke_all_api_keys
 from . import repository
 from .oauth import OAuthProfile
 from .passwords import check_strength, hash_password, needs_rehash, verify_password
@@ -66,7 +67,7 @@ async def _start_session(session: AsyncSession, user: User, *, ip: str | None, u
         token_hash=hash_token(token),
         ip_address=audit.valid_ip(ip),
         user_agent=user_agent[:1000] if user_agent else None,
-        expires_at=_now() + timedelta(days=get_settings().session_ttl_days),
+        expires_at=_now() + timedelta(days=min(get_settings().session_ttl_days, get_settings().session_max_age_days)),
     )
     return token
 
@@ -138,12 +139,16 @@ async def log_in(
     except ValidationError:
         await asyncio.to_thread(verify_password, None, password or "")
         raise wrong from None
-    user = await repository.get_user_by_email(session, email)
-    if not await asyncio.to_thread(verify_password, user.password_hash if user else None, password or ""):
+    found = await repository.find_user_for_sign_in(session, email)
+    if not await asyncio.to_thread(verify_password, found.password_hash if found else None, password or ""):
         raise wrong
-    assert user is not None and user.password_hash is not None
+    assert found is not None and found.password_hash is not None
+    await repository.as_user(session, found.id)
+    user = await repository.get_user(session, found.id)
+    if user is None:
+        raise wrong
     changes: dict[str, Any] = {"last_login_at": _now()}
-    if needs_rehash(user.password_hash):
+    if needs_rehash(found.password_hash):
         changes["password_hash"] = await asyncio.to_thread(hash_password, password)
     await repository.set_user_fields(session, user, **changes)
     token = await _start_session(session, user, ip=ip, user_agent=user_agent)
@@ -196,6 +201,7 @@ async def _live_verification(session: AsyncSession, *, purpose: str, token: str)
 
 async def request_email_verification(session: AsyncSession, *, user_id: uuid.UUID) -> str:
     """A token proving the user reads their current address (the caller emails it)."""
+    await repository.as_user(session, user_id)
     user = await repository.get_user(session, user_id)
     if user is None:
         raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
@@ -224,13 +230,22 @@ async def verify_email(session: AsyncSession, *, token: str) -> User:
     return user
 
 
+async def _user_by_address(session: AsyncSession, email: str) -> User | None:
+    """The live user with this address, who becomes the session's user (RLS), or None."""
+    found = await repository.find_user_for_sign_in(session, email)
+    if found is None:
+        return None
+    await repository.as_user(session, found.id)
+    return await repository.get_user(session, found.id)
+
+
 async def request_password_reset(session: AsyncSession, *, email: str) -> str | None:
     """A reset token for the address's user, or None when there is none (answer the same either way)."""
     try:
         email = normalize_email(email)
     except ValidationError:
         return None
-    user = await repository.get_user_by_email(session, email)
+    user = await _user_by_address(session, email)
     if user is None:
         return None
     token = await _issue_verification(
@@ -253,12 +268,24 @@ async def reset_password(session: AsyncSession, *, token: str, new_password: str
             ErrorCode.TOKEN_INVALID, "This link is not valid (it may have been used already).", "token"
         )
     check_strength(new_password, email=user.email, field="new_password")
+    proven_now = not user.email_verified
     # The reset link reached the inbox, which proves the address too.
     await repository.set_user_fields(session, user, password_hash=await asyncio.to_thread(hash_password, new_password), email_verified=True)
     await repository.delete_verifications(session, identifier_prefix=f"{PASSWORD_RESET}:{user.id}:")
-    ended = await repository.delete_user_sessions(session, user.id)
-    await _audit_user(session, user.id, "user.password_reset", details={"sessions_ended": ended})
+    ended = await _end_access(session, user.id, drop_unproven=proven_now)
+    await _audit_user(session, user.id, "user.password_reset", details=ended)
     return user
+
+
+async def _end_access(session: AsyncSession, user_id: uuid.UUID, *, drop_unproven: bool) -> dict[str, int]:
+    """Whoever held the password may not be whoever holds the inbox: sign out everywhere and
+    revoke every key; when the address is proven only now, also undo what was done under it."""
+    async with acting_as(session, workspace_id=None, user_id=user_id):
+        ended = {"sessions_ended": await repository.delete_user_sessions(session, user_id)}
+    ended["api_keys_revoked"] = await revoke_all_api_keys(session, user_id=user_id)
+    if drop_unproven:
+        ended.update(await drop_unproven_access(session, user_id=user_id))
+    return ended
 
 
 # -- OAuth -----------------------------------------------------------------------------------
@@ -304,8 +331,9 @@ async def sign_in_with_oauth(
     """Find the user by provider account, then provider id, then verified email; or create one.
 
     Returns (user, session token, created). Linking to an existing account whose email was
-    never verified drops its password and sessions: whoever registered it did not prove
-    they own the address, the provider just did.
+    never verified drops its password, sessions, API keys, the workspaces it joined, the
+    people it brought in and its invitations: whoever registered it did not prove they own
+    the address, the provider just did.
     """
     provider, column = profile.provider, _provider_column(profile.provider)
     created = False
@@ -315,7 +343,11 @@ async def sign_in_with_oauth(
         if user is None:
             raise AuthError(ErrorCode.OAUTH_FAILED, "This account has been closed.")
     else:
-        user = await repository.get_user_by_provider_id(session, provider, profile.provider_user_id)
+        linked_id = await repository.find_user_id_by_provider(session, provider, profile.provider_user_id)
+        user = None
+        if linked_id is not None:
+            await repository.as_user(session, linked_id)
+            user = await repository.get_user(session, linked_id)
         if user is None:
             if not profile.email or not profile.email_verified:
                 raise AuthError(
@@ -326,7 +358,7 @@ async def sign_in_with_oauth(
                 email = normalize_email(profile.email)
             except ValidationError:
                 raise AuthError(ErrorCode.OAUTH_FAILED, f"{provider.title()} sent an unusable email address.") from None
-            user = await repository.get_user_by_email(session, email)
+            user = await _user_by_address(session, email)
             if user is None:
                 if await repository.email_exists(session, email):
                     raise AuthError(ErrorCode.OAUTH_FAILED, "This account has been closed.")
@@ -349,7 +381,9 @@ async def sign_in_with_oauth(
                     )
                 if not user.email_verified:
                     await repository.set_user_fields(session, user, password_hash=None, email_verified=True)
-                    await repository.delete_user_sessions(session, user.id)
+                    taken_over = await _end_access(session, user.id, drop_unproven=True)
+                    await _audit_user(session, user.id, "user.unverified_account_claimed",
+                                      details={"method": provider, **taken_over})
         account = await repository.add_account(
             session, id=uuid.uuid4(), provider_id=provider, account_id=profile.provider_user_id, user_id=user.id
         )
@@ -375,21 +409,47 @@ async def sign_in_with_oauth(
 # -- API keys --------------------------------------------------------------------------------
 
 
+def _key_permissions(principal: Principal, member: Any) -> frozenset[str]:
+    """What a key made by ``principal`` may be given in ``member``'s workspace: the member's
+    permissions now, narrowed by the calling key's scopes when a key is calling."""
+    held = effective_permissions(member.role, member.custom_permissions) if member is not None else frozenset()
+    if principal.api_key_id is not None:
+        held &= principal.permissions
+    return held - SYSTEM_PERMISSIONS
+
+
+async def _require_verified(session: AsyncSession, user_id: uuid.UUID | None, action: str) -> User:
+    user = None
+    if user_id is not None:
+        async with acting_as(session, workspace_id=None, user_id=user_id):
+            user = await repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
+    if not user.email_verified:
+        # Until the address is proven, the account may belong to someone squatting it.
+        raise PermissionDenied(ErrorCode.EMAIL_NOT_VERIFIED, f"Verify your email address before {action}.")
+    return user
+
+
 async def create_api_key(
     session: AsyncSession,
+    principal: Principal,
     *,
-    user_id: uuid.UUID,
-    workspace_id: uuid.UUID | None,
+    personal: bool = False,
     name: str,
     scopes: list[str],
     expires_at: datetime | None = None,
     rate_limit: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """A key for ``workspace_id`` (None: a personal key that acts in any of the user's workspaces).
+    """A key for the principal's workspace, or (``personal``) one that acts in any of the user's workspaces.
 
-    Workspace keys need ``api_key:manage`` there, and their scopes must be permissions the
-    creator holds. Returns the row and the key, which is shown once and never stored.
+    Workspace keys need ``api_key:manage`` there. A key's scopes never exceed what its creator
+    holds in the workspace they act in (a calling key: its own scopes within the role). An API
+    key never makes a personal key, and makes workspace keys only with ``api_key:manage``.
+    Returns the row and the key, which is shown once and never stored.
     """
+    user_id = principal.user_id
+    workspace_id = None if personal else principal.workspace_id
     name = clean_name(name)
     try:
         scopes = check_permission_names(scopes or [], field="scopes")
@@ -408,25 +468,34 @@ async def create_api_key(
         raise ValidationError(
             ErrorCode.INVALID, f"The daily limit must be 1 to {MAX_API_KEY_RATE_LIMIT}.", "rate_limit"
         )
-    user = await repository.get_user(session, user_id)
-    if user is None:
-        raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
+    if principal.api_key_id is not None:
+        if personal:
+            # A personal key reaches every workspace of the user: far beyond the calling key.
+            raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "An API key cannot create personal keys.")
+        if not principal.can("api_key:manage"):
+            raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "This API key needs the api_key:manage scope.")
+    if principal.workspace_id is None:
+        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "Choose a workspace to act in (the X-Workspace-Id header).")
+    await _require_verified(session, user_id, "creating API keys")
+
+    async with acting_as(session, workspace_id=principal.workspace_id, user_id=user_id):
+        member = await workspaces_repository.get_active_membership(session, principal.workspace_id, user_id)
+        if member is None:
+            raise PermissionDenied(ErrorCode.NOT_A_MEMBER, "You are not a member of this workspace.")
+        held = _key_permissions(principal, member)
+        if not personal and "api_key:manage" not in held:
+            raise PermissionDenied(
+                ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission in this workspace."
+            )
+        beyond = [s for s in scopes if s not in held]
+        if beyond:
+            raise ValidationError(
+                ErrorCode.INVALID_SCOPE, f"You cannot give a key {beyond[0]}, which you do not hold.", "scopes"
+            )
+        # a personal key too: it would act here, and is refused here when used anyway
+        await require_feature(session, principal.workspace_id, "api_access")
 
     async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
-        if workspace_id is not None:
-            member = await workspaces_repository.get_active_membership(session, workspace_id, user_id)
-            if member is None:
-                raise PermissionDenied(ErrorCode.NOT_A_MEMBER, "You are not a member of this workspace.")
-            held = effective_permissions(member.role, member.custom_permissions)
-            if "api_key:manage" not in held:
-                raise PermissionDenied(
-                    ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission in this workspace."
-                )
-            beyond = [s for s in scopes if s not in held]
-            if beyond:
-                raise ValidationError(
-                    ErrorCode.INVALID_SCOPE, f"You cannot give a key {beyond[0]}, which you do not hold.", "scopes"
-                )
         secret = new_api_key()
         values: dict[str, Any] = {
             "user_id": user_id,
@@ -442,7 +511,8 @@ async def create_api_key(
         key = await repository.add_api_key(session, **values)
         await audit.record(
             session,
-            Principal(user_id=user_id, workspace_id=workspace_id),
+            Principal(user_id=user_id, workspace_id=workspace_id, api_key_id=principal.api_key_id,
+                      ip_address=principal.ip_address, user_agent=principal.user_agent),
             "api_key.create",
             resource_type="api_key",
             resource_id=key.id,
@@ -451,16 +521,20 @@ async def create_api_key(
     return key, secret
 
 
-async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+async def revoke_api_key(session: AsyncSession, principal: Principal, *, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key: its creator may, and so may anyone with ``api_key:manage`` in its workspace.
 
-    The key is looked up in the session's workspace (and the user's personal keys).
+    The key is looked up in the principal's workspace (and, for a session, the user's
+    personal keys). An API key needs ``api_key:manage`` and reaches only its workspace's keys.
     Revoking a revoked key returns it unchanged.
     """
-    workspace_id = session.info.get("workspace_id")
-    async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
+    user_id = principal.user_id
+    by_key = principal.api_key_id is not None
+    if by_key and not principal.can("api_key:manage"):
+        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "This API key needs the api_key:manage scope.")
+    async with acting_as(session, workspace_id=principal.workspace_id, user_id=user_id):
         key = await repository.get_api_key(session, key_id, for_update=True)
-        if key is None:
+        if key is None or (by_key and (key.workspace_id is None or key.workspace_id != principal.workspace_id)):
             raise NotFound(ErrorCode.NOT_FOUND, "No such API key.", "key_id")
         if key.user_id != user_id:
             member = (
@@ -468,7 +542,7 @@ async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: u
                 if key.workspace_id is not None
                 else None
             )
-            if member is None or "api_key:manage" not in effective_permissions(member.role, member.custom_permissions):
+            if member is None or "api_key:manage" not in _key_permissions(principal, member):
                 raise PermissionDenied(
                     ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission to revoke this key."
                 )
@@ -477,7 +551,7 @@ async def revoke_api_key(session: AsyncSession, *, user_id: uuid.UUID, key_id: u
             await session.flush()
             await audit.record(
                 session,
-                Principal(user_id=user_id, workspace_id=key.workspace_id),
+                Principal(user_id=user_id, workspace_id=key.workspace_id, api_key_id=principal.api_key_id),
                 "api_key.revoke",
                 resource_type="api_key",
                 resource_id=key.id,

@@ -38,6 +38,10 @@ class Context:
     # Delivers emailed tokens (verification, password reset, invitations):
     # ``await mailer(kind=..., to=..., token=...)``. None: nothing is sent.
     mailer: Any = None
+    # The process's shared Redis pub/sub (``clipflow_api.pubsub.PubSubHub``): subscriptions listen through it.
+    pubsub: Any = None
+    # Over a websocket: the socket (``graphql.sockets``), which re-checks the caller per operation.
+    socket: Any = None
 
     def session(self) -> Any:
         """A new session scoped to the caller's workspace and user (the caller commits)."""

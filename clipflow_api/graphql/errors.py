@@ -8,12 +8,18 @@ authentication failures are top-level GraphQL errors with ``extensions.code``.
 from __future__ import annotations
 
 import enum
+import logging
+import uuid
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
+from ..errors import DomainError
 from ..errors import ErrorCode as DomainErrorCode
+
+log = logging.getLogger(__name__)
 
 
 # The domain's codes (clipflow_api.errors.ErrorCode) plus a few the GraphQL layer adds.
@@ -83,9 +89,28 @@ class BadRequestError(GraphQLError):
 SAFE_CODES = frozenset({"PERMISSION_DENIED", "UNAUTHENTICATED", "BAD_REQUEST", "RATE_LIMITED", "QUERY_TOO_COMPLEX", "NOT_FOUND"})
 
 
+def is_database_error(exc: BaseException | None) -> bool:
+    """A driver or SQLAlchemy error: its text holds SQL and bound parameters (hashes, secrets)."""
+    from asyncpg.exceptions import PostgresError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (SQLAlchemyError, PostgresError)):
+            return True
+        seen.add(id(exc))
+        # a refusal raised on purpose while handling one (a coded GraphQL or domain error) is
+        # not one; anything else raised meanwhile may carry its text
+        deliberate = isinstance(exc, (GraphQLError, DomainError))
+        exc = exc.__cause__ or (None if deliberate else exc.__context__)
+    return False
+
+
 def should_mask_error(err: GraphQLError) -> bool:
     """Mask unexpected exceptions; keep validation errors and our own coded errors."""
     original = err.original_error
+    if is_database_error(original):
+        return True
     if original is None:
         return False  # parse/validation errors: about the query, not the server
     if isinstance(original, GraphQLError):
@@ -93,3 +118,32 @@ def should_mask_error(err: GraphQLError) -> bool:
     if (err.extensions or {}).get("code") in SAFE_CODES:
         return False
     return True
+
+
+def is_database_error_of(err: GraphQLError) -> bool:
+    """Whether a GraphQL error wraps a database error."""
+    return is_database_error(err.original_error)
+
+
+class MaskInternalErrors(MaskErrors):
+    """Replaces an internal error with "Unexpected error." and a reference the server logged.
+
+    Outside development every error ``should_mask_error`` picks; in development only
+    database errors (other messages help there, SQL text and parameters never do).
+    """
+
+    def __init__(self, *, development: bool) -> None:
+        super().__init__(should_mask_error=is_database_error_of if development else should_mask_error)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        reference = uuid.uuid4().hex[:16]
+        log.error("internal error %s at %s", reference, error.path, exc_info=error.original_error or error)
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": "INTERNAL", "reference": reference},
+        )

@@ -4,9 +4,12 @@ Every object field costs 1 (scalars are free) unless ``COST_MAP`` says otherwise
 connection's subtree is multiplied by its ``first``/``last`` (``DEFAULT_PAGE_SIZE`` when
 absent) and a plain list's by ``LIST_MULTIPLIERS`` (or ``len(ids)`` for ``nodes``). The
 same walk refuses ``first``/``last`` above ``MAX_PAGE_SIZE`` and more than
-``max_mutations`` mutation fields per operation. Variables are read from the request,
-so ``first: $n`` is priced by its value. All of it happens before execution: a refused
-query runs no resolver and no SQL.
+``max_mutations`` mutation fields per operation. Arguments are priced as graphql-core
+coerces them for the resolvers (variables coerced, operation and argument defaults
+applied), so ``first: $n`` is priced by the value the resolver gets (``100.0`` and
+``$n: Int = 100`` are 100); variables that do not coerce price as absent and are refused
+by execution. All of it happens before execution: a refused query runs no resolver and
+no SQL.
 """
 
 from __future__ import annotations
@@ -25,16 +28,14 @@ from graphql import (
     GraphQLObjectType,
     GraphQLUnionType,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
-    VariableNode,
     get_named_type,
 )
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from .relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -65,7 +66,7 @@ def _is_connection(named: Any) -> bool:
 
 
 class _Walker:
-    def __init__(self, ctx: ValidationContext, variables: Mapping[str, Any]) -> None:
+    def __init__(self, ctx: ValidationContext, variables: VariableValues | None) -> None:
         self.ctx = ctx
         self.variables = variables
         self.fragments = {
@@ -73,18 +74,12 @@ class _Walker:
         }
         self.errors: list[str] = []
 
-    def arg(self, node: FieldNode, name: str) -> Any:
-        for a in node.arguments or ():
-            if a.name.value != name:
-                continue
-            v = a.value
-            if isinstance(v, IntValueNode):
-                return int(v.value)
-            if isinstance(v, VariableNode):
-                return self.variables.get(v.name.value)
-            if isinstance(v, ListValueNode):
-                return list(v.values)
-        return None
+    def args(self, field: Any, node: FieldNode) -> dict[str, Any]:
+        """The field's arguments as the resolver will get them: variables coerced, defaults applied."""
+        try:
+            return get_argument_values(field, node, self.variables)
+        except GraphQLError:
+            return {}  # a missing or ill-typed argument: validation or execution refuses it
 
     def fields(self, selection_set: SelectionSetNode, parent: Any, seen: frozenset[str]) -> Iterator[tuple[FieldNode, Any]]:
         for sel in selection_set.selections:
@@ -115,7 +110,8 @@ class _Walker:
             named = get_named_type(field.type)
             leaf = not isinstance(named, (GraphQLObjectType, GraphQLInterfaceType, GraphQLUnionType))
             base = COST_MAP.get((owner.name, name), 0 if leaf else 1)
-            first, last = self.arg(node, "first"), self.arg(node, "last")
+            args = self.args(field, node)
+            first, last = args.get("first"), args.get("last")
             for label, value in (("first", first), ("last", last)):
                 if isinstance(value, int) and value > MAX_PAGE_SIZE:
                     self.errors.append(
@@ -125,7 +121,7 @@ class _Walker:
                 multiplier = next((v for v in (first, last) if isinstance(v, int)), DEFAULT_PAGE_SIZE)
                 multiplier = max(0, min(multiplier, MAX_PAGE_SIZE))
             elif name == "nodes" and owner.name == "Query":
-                ids = self.arg(node, "ids")
+                ids = args.get("ids")
                 multiplier = len(ids) if isinstance(ids, list) else DEFAULT_LIST_MULTIPLIER
             elif _is_connection(owner) and name in ("edges", "nodes"):
                 multiplier = 1  # the connection field already multiplied by its page size
@@ -146,7 +142,9 @@ def create_cost_rule(max_cost: int, max_mutations: int, variables: Mapping[str, 
                 OperationType.MUTATION: schema.mutation_type,
                 OperationType.SUBSCRIPTION: schema.subscription_type,
             }[node.operation]
-            walker = _Walker(self.context, variables or {})
+            # price what the resolvers will get: `$n = 100.0` and `$n: Int = 100` are 100
+            coerced = get_variable_values(schema, node.variable_definitions or (), dict(variables or {}))
+            walker = _Walker(self.context, coerced if isinstance(coerced, VariableValues) else None)
             if node.operation == OperationType.MUTATION:
                 count = sum(1 for _ in walker.fields(node.selection_set, root, frozenset()))
                 if count > max_mutations:

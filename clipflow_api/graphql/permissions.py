@@ -29,6 +29,20 @@ class IsAuthenticated(BasePermission):
         raise UnauthenticatedError(self.message)
 
 
+class NotApiKey(BasePermission):
+    """Account-level data and actions: a person signed in, not an API key (a key acts only in its workspace)."""
+
+    message = "API keys act only in their workspace; sign in to do this."
+    error_extensions = {"code": "PERMISSION_DENIED"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        p = info.context.principal
+        return p.is_authenticated and p.api_key_id is None
+
+    def on_unauthorized(self) -> None:
+        raise PermissionDeniedError(self.message)
+
+
 class InWorkspace(BasePermission):
     """The caller is signed in and acting in a workspace."""
 

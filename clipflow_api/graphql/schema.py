@@ -1,7 +1,7 @@
 """The schema: root Query/Mutation/Subscription and the protective extensions.
 
-``build_schema(settings)`` picks the extensions from settings (limits, error masking
-outside development, introspection). ``schema`` is the development build, used to export
+``build_schema(settings)`` picks the extensions from settings (limits, input checks,
+error masking, introspection). ``schema`` is the development build, used to export
 the SDL (extensions do not change it).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -22,7 +21,8 @@ from . import nodes
 from .accounts.mutations import AccountMutations
 from .accounts.queries import AccountQueries
 from .billing.queries import BillingQueries
-from .errors import should_mask_error
+from .errors import MaskInternalErrors
+from .inputcheck import InputCheck
 from .limits import QueryCostLimiter
 from .media.mutations import MediaMutations
 from .projects.mutations import ProjectMutations
@@ -60,13 +60,14 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=s.graphql_max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases),
         lambda: QueryCostLimiter(max_cost=s.graphql_max_cost, max_mutations=s.graphql_max_mutations),
+        InputCheck,
     ]
     if not introspection_enabled(settings):
         from graphql.validation import NoSchemaIntrospectionCustomRule
 
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    if settings.environment != "development":
-        extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
+    # database errors are masked everywhere: their text carries SQL and bound parameters
+    extensions.append(lambda: MaskInternalErrors(development=s.environment == "development"))
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

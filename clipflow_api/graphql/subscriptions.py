@@ -5,7 +5,8 @@ The job or video is looked up under the caller's workspace first (RLS): another
 workspace's id gets the same "not found" error as a missing one. The stream ends after a
 ``completed``, ``failed`` or ``cancelled`` event. The subscription listens before it
 reads the current state, so an event published in between is not lost: the current
-state goes out first, then everything newer.
+state goes out first, then everything newer. All subscriptions of a process share one
+Redis pub/sub connection (``clipflow_api.pubsub.PubSubHub``).
 """
 
 from __future__ import annotations
@@ -56,29 +57,25 @@ class ProgressEvent:
 
 
 async def _stream(info: Any, channel: str, current: Any) -> AsyncGenerator[ProgressEvent, None]:
-    pubsub = info.context.redis.pubsub()
-    await pubsub.subscribe(channel)
-    try:
+    # The process's one shared pub/sub connection (clipflow_api.pubsub), not one per subscription.
+    async with info.context.pubsub.listen(channel) as events:
         initial = await current()  # after subscribing: nothing published meanwhile is missed
         if initial is not None:
             yield initial
             if initial.status in TERMINAL:
                 return
         while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30.0)
-            if message is None:
-                continue
+            data = await events.get()
             try:
-                event = json.loads(message["data"])
+                event = json.loads(data)
             except (TypeError, ValueError):
+                continue
+            if not isinstance(event, dict):
                 continue
             out = ProgressEvent.from_event(event)
             yield out
             if out.status in TERMINAL:
                 return
-    finally:
-        await pubsub.unsubscribe(channel)
-        await pubsub.aclose()
 
 
 async def _visible(info: Any, model: Any, row_id: Any, message: str) -> Any:

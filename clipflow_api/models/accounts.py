@@ -1,7 +1,7 @@
 """Identity: users, their sessions, OAuth accounts, verification tokens and API keys.
 
-These tables are global (a user belongs to many workspaces), so they carry no RLS policy
-except ``api_keys``, which a workspace owns. Secrets are never stored: sessions, API keys
+These tables are global (a user belongs to many workspaces): their RLS policies follow the
+user (``app.user_id``) rather than the workspace, except ``api_keys``, which a workspace owns. Secrets are never stored: sessions, API keys
 and verification values keep a SHA-256 hash only.
 """
 
@@ -24,7 +24,9 @@ class User(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     email: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
-    password_hash: Mapped[str | None] = mapped_column(String(255))  # NULL for OAuth-only users
+    # NULL for OAuth-only users. Not readable by the app role (column privileges, migration
+    # 0006): never loaded with the row; sign-in reads it through clipflow_user_for_sign_in.
+    password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True, deferred_raiseload=True)
     name: Mapped[str] = mapped_column(String(255), nullable=False)
     avatar_url: Mapped[str | None] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(Text)  # OpenCut/Better Auth profile image

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import BrandKit, Caption, Clip, Subscription, SubscriptionPlan, Video, Workspace
+from ..models import BrandKit, Caption, Clip, Video
 
 
 async def get_video(session: AsyncSession, video_id: uuid.UUID) -> Video | None:
@@ -19,22 +19,6 @@ async def get_video(session: AsyncSession, video_id: uuid.UUID) -> Video | None:
 
 async def update_video(session: AsyncSession, video_id: uuid.UUID, **values: Any) -> None:
     await session.execute(update(Video).where(Video.id == video_id).values(**values))
-
-
-async def plan_for_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> SubscriptionPlan:
-    """The plan of the workspace owner's live subscription, else the free plan."""
-    stmt = (
-        select(SubscriptionPlan)
-        .join(Subscription, Subscription.plan_id == SubscriptionPlan.id)
-        .join(Workspace, Workspace.owner_id == Subscription.user_id)
-        .where(Workspace.id == workspace_id, Subscription.status.in_(("active", "trialing", "past_due")))
-        .order_by(Subscription.created_at.desc())
-        .limit(1)
-    )
-    plan = (await session.execute(stmt)).scalar_one_or_none()
-    if plan is None:
-        plan = (await session.execute(select(SubscriptionPlan).where(SubscriptionPlan.name == "free"))).scalar_one()
-    return plan
 
 
 async def default_brand_kit(session: AsyncSession, workspace_id: uuid.UUID) -> BrandKit | None:

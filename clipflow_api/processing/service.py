@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.principal import Principal
+from ..billing.plans import plan_of_workspace
 from ..errors import DomainError, ErrorCode, PermissionDenied, ValidationError
 from ..jobs import service as jobs
 from ..models import Job, Video
@@ -39,7 +40,7 @@ def processing_input(*, style: str = "hormozi", max_clips: int = 5, min_duration
 
 async def upload_limit_bytes(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     """The largest file the workspace's plan accepts."""
-    plan = await repository.plan_for_workspace(session, workspace_id)
+    plan = await plan_of_workspace(session, workspace_id)
     return int(plan.features.get("max_upload_mb", 500)) * 1024 * 1024
 
 

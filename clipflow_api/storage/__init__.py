@@ -2,7 +2,9 @@
 
 Keys are relative POSIX paths (``videos/<id>/source.mp4``). Workers get bytes through
 ``local_copy`` (the file itself locally, a temporary download from S3), and clients get
-signed, expiring download URLs from ``signed_url``.
+signed, expiring download URLs from ``signed_url`` and upload URLs (HTTP PUT of exactly
+the signed size and content type) from ``signed_upload_url``: an S3 presigned PUT, or the
+same shape served by ``storage.routes`` for the local directory.
 """
 
 from __future__ import annotations
@@ -41,11 +43,27 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
     def local_copy(self, key: str) -> AbstractContextManager[Path]: ...
     def signed_url(self, key: str, expires_in: int = 3600) -> str: ...
+    def signed_upload_url(self, key: str, *, content_type: str, size: int, expires_in: int) -> str: ...
 
 
 def _signature(secret: str, key: str, expires: int) -> str:
     mac = hmac.new(secret.encode(), f"{key}\n{expires}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _upload_signature(secret: str, key: str, expires: int, size: int, content_type: str) -> str:
+    # "PUT" first: a download signature (key, expires) can never pass as an upload one
+    message = f"PUT\n{key}\n{expires}\n{size}\n{content_type}".encode()
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def verify_upload_signature(secret: str, key: str, *, expires: int, size: int, content_type: str, signature: str,
+                            now: float | None = None) -> bool:
+    """True when ``signature`` was made by ``LocalStorage.signed_upload_url`` for exactly these values and has not expired."""
+    if expires < (now if now is not None else time.time()):
+        return False
+    return hmac.compare_digest(_upload_signature(secret, key, expires, size, content_type), signature)
 
 
 def verify_local_signature(secret: str, key: str, expires: int, signature: str, now: float | None = None) -> bool:
@@ -92,6 +110,12 @@ class LocalStorage:
     def signed_url(self, key: str, expires_in: int = 3600) -> str:
         expires = int(time.time()) + expires_in
         query = urlencode({"expires": expires, "signature": _signature(self.secret, check_key(key), expires)})
+        return f"{self.base_url}/files/{quote(key)}?{query}"
+
+    def signed_upload_url(self, key: str, *, content_type: str, size: int, expires_in: int) -> str:
+        expires = int(time.time()) + expires_in
+        signature = _upload_signature(self.secret, check_key(key), expires, size, content_type)
+        query = urlencode({"expires": expires, "size": size, "type": content_type, "signature": signature})
         return f"{self.base_url}/files/{quote(key)}?{query}"
 
 
@@ -152,6 +176,14 @@ class S3Storage:
     def signed_url(self, key: str, expires_in: int = 3600) -> str:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_in
+        )
+
+    def signed_upload_url(self, key: str, *, content_type: str, size: int, expires_in: int) -> str:
+        # Content-Type and Content-Length are signed headers: S3 refuses a PUT with others.
+        return self.client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": check_key(key), "ContentType": content_type,
+                                  "ContentLength": size},
+            ExpiresIn=expires_in,
         )
 
 

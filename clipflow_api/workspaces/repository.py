@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -19,12 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import apply_tenant
-from ..models import ApiKey, Invitation, SubscriptionPlan, TeamMember, Workspace
-from ..models.billing import Subscription
-
-# Subscription states in which the plan's limits apply (a lapsed one falls back to free).
-LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due")
-
+from ..models import ApiKey, Invitation, TeamMember, Workspace
 
 @asynccontextmanager
 async def acting_as(
@@ -53,13 +47,6 @@ class Membership(NamedTuple):
     workspace: Workspace
 
 
-@dataclass(frozen=True)
-class PlanLimits:
-    plan: str
-    team_members: int
-    api_requests_daily: int | None  # None: unlimited
-
-
 # -- workspaces ------------------------------------------------------------------------------
 
 
@@ -74,33 +61,6 @@ async def get_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> Works
     return (
         await session.execute(select(Workspace).where(Workspace.id == workspace_id, Workspace.deleted_at.is_(None)))
     ).scalar_one_or_none()
-
-
-async def plan_limits(session: AsyncSession, workspace_id: uuid.UUID) -> PlanLimits | None:
-    """The limits of the plan paying for the workspace: its owner's live subscription, else free.
-
-    None when neither resolves (no plan rows seeded): callers then apply no plan limit.
-    """
-    live = (
-        select(SubscriptionPlan.name, SubscriptionPlan.team_members, SubscriptionPlan.api_requests_daily)
-        .join(Subscription, Subscription.plan_id == SubscriptionPlan.id)
-        .join(Workspace, Workspace.owner_id == Subscription.user_id)
-        .where(Workspace.id == workspace_id, Subscription.status.in_(LIVE_SUBSCRIPTION_STATUSES))
-        .order_by(Subscription.created_at.desc())
-        .limit(1)
-    )
-    row = (await session.execute(live)).first()
-    if row is None:
-        row = (
-            await session.execute(
-                select(SubscriptionPlan.name, SubscriptionPlan.team_members, SubscriptionPlan.api_requests_daily).where(
-                    SubscriptionPlan.name == "free"
-                )
-            )
-        ).first()
-    if row is None:
-        return None
-    return PlanLimits(plan=row.name, team_members=row.team_members, api_requests_daily=row.api_requests_daily)
 
 
 # -- members ---------------------------------------------------------------------------------
@@ -219,7 +179,55 @@ async def revoke_member_api_keys(
     return result.rowcount or 0
 
 
+async def revoke_user_api_keys(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    """The user's live keys visible to the session's tenant (one workspace's, or the personal ones)."""
+    result = await session.execute(
+        update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def user_workspaces(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uuid.UUID, bool]]:
+    """(workspace id, owned) of every workspace the user ever joined or owns (needs ``app.user_id``)."""
+    joined = select(TeamMember.workspace_id).where(TeamMember.user_id == user_id)
+    owned = select(Workspace.id).where(Workspace.owner_id == user_id)
+    ids = {row[0] for row in await session.execute(joined.union(owned))}
+    owned_ids = {row[0] for row in await session.execute(owned)}
+    return sorted(((w, w in owned_ids) for w in ids), key=lambda item: str(item[0]))
+
+
+async def remove_other_members(session: AsyncSession, workspace_id: uuid.UUID, keep: uuid.UUID) -> list[uuid.UUID]:
+    """Mark every active member but ``keep`` removed; returns their user ids."""
+    result = await session.execute(
+        update(TeamMember)
+        .where(TeamMember.workspace_id == workspace_id, TeamMember.user_id != keep, TeamMember.status == "active")
+        .values(status="removed")
+        .returning(TeamMember.user_id)
+    )
+    return list(result.scalars())
+
+
+async def remove_membership(session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        update(TeamMember)
+        .where(TeamMember.workspace_id == workspace_id, TeamMember.user_id == user_id, TeamMember.status == "active")
+        .values(status="removed")
+    )
+    return (result.rowcount or 0) > 0
+
+
 # -- invitations -----------------------------------------------------------------------------
+
+
+async def delete_pending_invitations_from(
+    session: AsyncSession, workspace_id: uuid.UUID, invited_by: uuid.UUID | None = None
+) -> int:
+    """Withdraw the workspace's unaccepted invitations (only ``invited_by``'s when given)."""
+    stmt = delete(Invitation).where(Invitation.workspace_id == workspace_id, Invitation.accepted_at.is_(None))
+    if invited_by is not None:
+        stmt = stmt.where(Invitation.invited_by == invited_by)
+    result = await session.execute(stmt)
+    return result.rowcount or 0
 
 
 async def add_invitation(session: AsyncSession, **values: Any) -> Invitation:

@@ -21,11 +21,12 @@ from ..auth import repository as accounts
 from ..auth.principal import Principal
 from ..auth.tokens import hash_token, new_token
 from ..auth.validation import clean_name, normalize_email
+from ..billing.plans import plan_of_workspace
 from ..config import get_settings
 from ..errors import Conflict, ErrorCode, NotFound, PermissionDenied, ValidationError
 from ..models import Invitation, TeamMember, Workspace
 from ..models.workspaces import ROLES
-from ..permissions import validate_custom_permissions
+from ..permissions import effective_permissions, validate_custom_permissions
 from . import repository
 from .repository import Membership, acting_as
 
@@ -104,10 +105,9 @@ async def create_workspace(
     """Create a workspace (slug given or derived from the name) with ``owner_id`` as its owner."""
     name = clean_name(name, max_length=100)
     wanted = _check_slug(slug) if slug is not None else None
-    if await accounts.get_user(session, owner_id) is None:
-        raise NotFound(ErrorCode.NOT_FOUND, "No such user.", "owner_id")
-
     async with acting_as(session, workspace_id=None, user_id=owner_id):
+        if await accounts.get_user(session, owner_id) is None:  # RLS: a user reads their own row
+            raise NotFound(ErrorCode.NOT_FOUND, "No such user.", "owner_id")
         workspace: Workspace | None = None
         base = wanted or slugify(name)
         for attempt in range(_SLUG_ATTEMPTS):
@@ -151,6 +151,14 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
             ErrorCode.INVALID_ROLE, "Nobody can be invited as an owner; promote a member instead.", "role"
         )
 
+    inviter = None
+    if principal.user_id is not None:
+        async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
+            inviter = await accounts.get_user(session, principal.user_id)
+    if inviter is None or not inviter.email_verified:
+        # An unproven address could be someone else's: it must not bring people in under it.
+        raise PermissionDenied(ErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address before inviting anyone.")
+
     async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
         if await repository.get_workspace(session, workspace_id) is None:
             raise NotFound(ErrorCode.NOT_FOUND, "No such workspace.")
@@ -161,16 +169,15 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
                 raise Conflict(ErrorCode.ALREADY_MEMBER, f"{email} is already a member.", "email")
 
         now = _now()
-        limits = await repository.plan_limits(session, workspace_id)
-        if limits is not None:
-            # A re-invitation replaces the pending one, so it does not take a second seat.
-            seats = await repository.count_seats(session, workspace_id, now, except_email=email)
-            if seats + 1 > limits.team_members:
-                raise Conflict(
-                    ErrorCode.PLAN_LIMIT_REACHED,
-                    f"The {limits.plan} plan allows {limits.team_members} team member(s), pending invitations included.",
-                    "email",
-                )
+        plan = await plan_of_workspace(session, workspace_id)
+        # A re-invitation replaces the pending one, so it does not take a second seat.
+        seats = await repository.count_seats(session, workspace_id, now, except_email=email)
+        if seats + 1 > plan.team_members:
+            raise Conflict(
+                ErrorCode.PLAN_LIMIT_REACHED,
+                f"The {plan.name} plan allows {plan.team_members} team member(s), pending invitations included.",
+                "email",
+            )
 
         token = new_token()
         await repository.delete_pending_invitations(session, workspace_id, email)
@@ -203,7 +210,8 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
         raise Conflict(ErrorCode.INVITATION_USED, "This invitation has already been used.", "token")
     if found.expires_at <= _now():
         raise ValidationError(ErrorCode.TOKEN_EXPIRED, "This invitation has expired; ask for a new one.", "token")
-    user = await accounts.get_user(session, user_id)
+    async with acting_as(session, workspace_id=None, user_id=user_id):
+        user = await accounts.get_user(session, user_id)
     if user is None:
         raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
     if user.email.lower() != found.email.lower():
@@ -279,13 +287,14 @@ async def change_role(session: AsyncSession, principal: Principal, *, member_id:
         if role == "owner":
             member.custom_permissions = None  # owners hold everything; an old revocation must not linger
         await session.flush()
+        withdrawn = await _withdraw_invitations_without_right(session, member)
         await audit.record(
             session,
             principal,
             "member.role_change",
             resource_type="team_member",
             resource_id=member.id,
-            details={"from": previous, "to": role},
+            details={"from": previous, "to": role, **_withdrawn(withdrawn)},
         )
     return member
 
@@ -314,13 +323,14 @@ async def set_custom_permissions(
         previous = member.custom_permissions
         member.custom_permissions = custom
         await session.flush()
+        withdrawn = await _withdraw_invitations_without_right(session, member)
         await audit.record(
             session,
             principal,
             "member.permissions_change",
             resource_type="team_member",
             resource_id=member.id,
-            details={"from": previous, "to": custom},
+            details={"from": previous, "to": custom, **_withdrawn(withdrawn)},
         )
     return member
 
@@ -350,14 +360,67 @@ async def remove_member(session: AsyncSession, principal: Principal, *, member_i
         member.status = "removed"
         await session.flush()
         revoked = await repository.revoke_member_api_keys(session, workspace_id, member.user_id, now)
+        withdrawn = await repository.delete_pending_invitations_from(session, workspace_id, member.user_id)
         await audit.record(
             session,
             principal,
             "member.leave" if leaving else "member.remove",
             resource_type="team_member",
             resource_id=member.id,
-            details={"user_id": str(member.user_id), "role": member.role, "api_keys_revoked": revoked},
+            details={"user_id": str(member.user_id), "role": member.role, "api_keys_revoked": revoked, **_withdrawn(withdrawn)},
         )
+
+
+def _withdrawn(count: int) -> dict[str, int]:
+    return {"invitations_withdrawn": count} if count else {}
+
+
+async def _withdraw_invitations_without_right(session: AsyncSession, member: TeamMember) -> int:
+    """An invitation speaks for its sender: once they may no longer invite, theirs stop working."""
+    if "member:invite" in effective_permissions(member.role, member.custom_permissions):
+        return 0
+    return await repository.delete_pending_invitations_from(session, member.workspace_id, member.user_id)
+
+
+async def revoke_all_api_keys(session: AsyncSession, *, user_id: uuid.UUID) -> int:
+    """Revoke every live key of the user: personal ones and those of every workspace they were in."""
+    now = _now()
+    revoked = 0
+    async with acting_as(session, workspace_id=None, user_id=user_id):
+        revoked += await repository.revoke_user_api_keys(session, user_id, now)
+        workspaces = await repository.user_workspaces(session, user_id)
+    for workspace_id, _owned in workspaces:
+        async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
+            revoked += await repository.revoke_user_api_keys(session, user_id, now)
+    return revoked
+
+
+async def drop_unproven_access(session: AsyncSession, *, user_id: uuid.UUID) -> dict[str, int]:
+    """Undo what an account did before anyone proved they own its address.
+
+    Whoever registered the address may not be whoever now proved it: the account leaves the
+    workspaces it joined, the people it brought into the workspaces it owns are removed
+    (their keys there revoked), and every pending invitation it sent or its workspaces hold
+    is withdrawn. The workspaces it owns, and their content, stay with the account.
+    """
+    now = _now()
+    counts = {"memberships_dropped": 0, "members_removed": 0, "invitations_withdrawn": 0}
+    async with acting_as(session, workspace_id=None, user_id=user_id):
+        workspaces = await repository.user_workspaces(session, user_id)
+    for workspace_id, owned in workspaces:
+        async with acting_as(session, workspace_id=workspace_id, user_id=user_id):
+            if owned:
+                removed = await repository.remove_other_members(session, workspace_id, keep=user_id)
+                for other in removed:
+                    await repository.revoke_member_api_keys(session, workspace_id, other, now)
+                counts["members_removed"] += len(removed)
+                counts["invitations_withdrawn"] += await repository.delete_pending_invitations_from(session, workspace_id)
+            else:
+                counts["memberships_dropped"] += int(await repository.remove_membership(session, workspace_id, user_id))
+                counts["invitations_withdrawn"] += await repository.delete_pending_invitations_from(
+                    session, workspace_id, user_id
+                )
+    return counts
 
 
 async def list_memberships(session: AsyncSession, *, user_id: uuid.UUID) -> list[Membership]:

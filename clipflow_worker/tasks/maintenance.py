@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from clipflow_api.jobs import repository, service
+from clipflow_api.processing.uploads import sweep_stale_uploads
 
 from .runner import fail_abandoned
 
@@ -39,3 +40,8 @@ async def sweep_jobs(ctx: dict[str, Any]) -> int:
     if count:
         log.info("sweeper enqueued %d job(s)", count)
     return count
+
+
+async def sweep_uploads(ctx: dict[str, Any]) -> int:
+    """Delete tus parts and state idle for UPLOAD_STALE_HOURS (on a host that shares UPLOAD_DIR)."""
+    return await sweep_stale_uploads(ctx["redis"], ctx["settings"])

@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import func
 
+from clipflow_api.billing.plans import has_feature, plan_of_workspace
 from clipflow_api.models import Asset, Video
 from clipflow_api.processing import repository as repo
 from clipflow_api.processing.importer import ImportRefused, download
 from clipflow_api.processing.service import upload_limit_bytes
 from clipflow_api.storage import StorageError
+from clipflow_api.storage.workspace_files import is_workspace_file
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
 from clipflow_worker.pipeline.llm import llm_refiner
 from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
@@ -67,8 +69,15 @@ async def probe_video(ctx: dict[str, Any], job_id: str, workspace_id: str) -> di
     return await run_job(ctx, job_id, workspace_id, _probe)
 
 
-def _fetch(storage: Any, key: str | None, dest_dir: Path, name: str) -> Path | None:
-    """A stored file (watermark, music) copied next to the job; None when there is none to copy."""
+def _fetch(storage: Any, key: str | None, dest_dir: Path, name: str, *, workspace_id: Any, what: str) -> Path | None:
+    """A stored file (watermark, music) copied next to the job; None when there is none to copy.
+
+    Checked again here, whatever the API accepted: a row can hold any text (an old row, a
+    direct write), and a key outside the workspace's uploads would copy another
+    workspace's file into this one's render.
+    """
+    if key and workspace_id is not None and not is_workspace_file(key, workspace_id):
+        raise UserFacingError(f"The {what} is not a file uploaded to this workspace; upload it again and choose it anew.")
     try:
         if not key or not storage.exists(key):
             return None
@@ -86,8 +95,9 @@ async def _options(run: JobRun, tmp: Path) -> ClipOptions:
     storage = run.ctx["storage"]
     music_id = run.input_data.get("music_asset_id")
     async with run.session() as s:
-        plan = await repo.plan_for_workspace(s, run.workspace_id)
-        kit = await repo.default_brand_kit(s, run.workspace_id)
+        plan = await plan_of_workspace(s, run.workspace_id)
+        # a kit made on a paid plan does not keep rendering after a downgrade
+        kit = await repo.default_brand_kit(s, run.workspace_id) if has_feature(plan, "brand_kit") else None
         music_asset = await s.get(Asset, uuid.UUID(music_id)) if music_id else None
         await repo.update_video(s, run.video_id, status="processing", processing_progress=0,
                                 processing_started_at=func.now(), error_message=None)
@@ -99,7 +109,8 @@ async def _options(run: JobRun, tmp: Path) -> ClipOptions:
         brand = BrandKit(
             primary_color=kit.primary_color, secondary_color=kit.secondary_color, accent_color=kit.accent_color,
             text_color=kit.text_color, heading_font=kit.heading_font, body_font=kit.body_font,
-            watermark_path=str(p) if (p := _fetch(storage, kit.watermark_url, tmp, "watermark")) else None,
+            watermark_path=str(p) if (p := _fetch(storage, kit.watermark_url, tmp, "watermark", workspace_id=run.workspace_id,
+                                                   what="brand kit's watermark")) else None,
             watermark_position=kit.watermark_position or "top-right",
             watermark_opacity=float(kit.watermark_opacity) if kit.watermark_opacity is not None else 0.8,
         )
@@ -107,7 +118,9 @@ async def _options(run: JobRun, tmp: Path) -> ClipOptions:
     if music_id:
         if music_asset is None or music_asset.type != "audio":
             raise UserFacingError("The music track chosen for these clips no longer exists.")
-        music = _fetch(storage, music_asset.file_url, tmp, "music")
+        # system assets (no workspace) are ours; a workspace's asset must be one of its uploads
+        music = _fetch(storage, music_asset.file_url, tmp, "music",
+                       workspace_id=run.workspace_id if music_asset.workspace_id is not None else None, what="music track")
         if music is None:
             raise UserFacingError("The music track's file is missing; choose another track.")
     return ClipOptions(
@@ -136,7 +149,10 @@ async def _import_if_needed(run: JobRun, video: Video) -> None:
     with tempfile.TemporaryDirectory(prefix="clipflow-import-") as tmp:
         dest = Path(tmp) / "source"
         try:
-            size = await download(video.source_url or "", dest, max_bytes=limit, allow=run.ctx["settings"].import_allow_networks)
+            settings = run.ctx["settings"]
+            size = await download(video.source_url or "", dest, max_bytes=limit, allow=settings.import_allow_networks,
+                                  total_timeout=settings.import_total_timeout_s, min_rate_bps=settings.import_min_rate_bps,
+                                  min_rate_grace_s=settings.import_min_rate_grace_s)
         except ImportRefused as exc:
             raise UserFacingError(str(exc)) from exc
         await asyncio.to_thread(storage.put_file, video.file_url, dest)

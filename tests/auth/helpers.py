@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -26,11 +28,23 @@ def email(tag: str = "user", domain: str = "example.com") -> str:
     return f"{tag}-{uuid.uuid4().hex[:8]}@{domain}"
 
 
+@asynccontextmanager
+async def _as_user(db: AsyncSession, user_id: uuid.UUID) -> AsyncIterator[None]:
+    """RLS lets a user write only their own identity rows: write as them, then put the tenant back."""
+    before = (db.info.get("workspace_id"), db.info.get("user_id"))
+    await use_tenant(db, before[0], user_id)
+    try:
+        yield
+    finally:
+        await use_tenant(db, *before)
+
+
 async def add_user(db: AsyncSession, *, address: str | None = None, name: str = "Test User", **kw: object) -> User:
-    """A user row without the cost of hashing a password (the users table has no RLS)."""
-    user = User(email=address or email(), name=name, **kw)
-    db.add(user)
-    await db.flush()
+    """A user row without the cost of hashing a password (written as that user, as sign-up does)."""
+    user = User(id=uuid.uuid4(), email=address or email(), name=name, **kw)
+    async with _as_user(db, user.id):
+        db.add(user)
+        await db.flush()
     return user
 
 
@@ -51,8 +65,9 @@ async def subscribe(db: AsyncSession, user_id: uuid.UUID, plan: str) -> Subscrip
     row = Subscription(
         user_id=user_id, plan_id=plan_id, current_period_start=now, current_period_end=now + timedelta(days=30)
     )
-    db.add(row)
-    await db.flush()
+    async with _as_user(db, user_id):
+        db.add(row)
+        await db.flush()
     return row
 
 

@@ -25,7 +25,7 @@ from clipflow_api.models.billing import Subscription
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from clipflow_api.workspaces import service as workspaces
 
-from .helpers import STRONG_PASSWORD, add_user, email, sha256, use_tenant
+from .helpers import STRONG_PASSWORD, add_user, email, principal, sha256, subscribe, use_tenant
 
 KEY_SHAPE = re.compile(r"^cf_live_[0-9A-Za-z]{46}$")
 
@@ -65,7 +65,8 @@ def test_checksum_is_crc32_in_base62() -> None:
 
 
 async def _owner_with_workspace(db: AsyncSession):
-    user = await add_user(db)
+    user = await add_user(db, email_verified=True)
+    await subscribe(db, user.id, "pro")  # API access
     ws = await workspaces.create_workspace(db, owner_id=user.id, name="Keys Inc")
     return user, ws
 
@@ -74,8 +75,7 @@ async def test_create_stores_only_hash_and_prefix(app_db: AsyncSession, owner_sq
     user, ws = await _owner_with_workspace(app_db)
     key, secret = await service.create_api_key(
         app_db,
-        user_id=user.id,
-        workspace_id=ws.id,
+        principal(user.id, ws.id, "owner"),
         name=" CI deploy ",
         scopes=["video:read", "clip:write", "video:read"],
     )
@@ -114,14 +114,14 @@ async def test_invalid_input_is_refused(app_db: AsyncSession, owner_sql, kwargs,
     user, ws = await _owner_with_workspace(app_db)
     args = {"name": "k", **kwargs}
     with pytest.raises(ValidationError) as err:
-        await service.create_api_key(app_db, user_id=user.id, workspace_id=ws.id, **args)
+        await service.create_api_key(app_db, principal(user.id, ws.id, "owner"), **args)
     assert (err.value.code, err.value.field) == (code, field)
     assert await owner_sql("SELECT count(*) FROM api_keys WHERE user_id = :u", u=user.id) == [(0,)]
 
 
 async def test_only_managers_create_workspace_keys_within_their_permissions(app_db: AsyncSession, owner_sql) -> None:
     owner, ws = await _owner_with_workspace(app_db)
-    editor, admin, stranger = await add_user(app_db), await add_user(app_db), await add_user(app_db)
+    editor, admin, stranger = [await add_user(app_db, email_verified=True) for _ in range(3)]
     await use_tenant(app_db, ws.id, owner.id)
     app_db.add_all(
         [
@@ -131,18 +131,16 @@ async def test_only_managers_create_workspace_keys_within_their_permissions(app_
     )
     await app_db.flush()
     with pytest.raises(PermissionDenied) as err:
-        await service.create_api_key(app_db, user_id=editor.id, workspace_id=ws.id, name="k", scopes=["video:read"])
+        await service.create_api_key(app_db, principal(editor.id, ws.id, "editor"), name="k", scopes=["video:read"])
     assert err.value.code == "PERMISSION_DENIED"
     with pytest.raises(PermissionDenied) as err:
-        await service.create_api_key(app_db, user_id=stranger.id, workspace_id=ws.id, name="k", scopes=["video:read"])
+        await service.create_api_key(app_db, principal(stranger.id, ws.id, "viewer"), name="k", scopes=["video:read"])
     assert err.value.code == "NOT_A_MEMBER"
     with pytest.raises(ValidationError) as verr:
-        await service.create_api_key(app_db, user_id=admin.id, workspace_id=ws.id, name="k", scopes=["billing:manage"])
+        await service.create_api_key(app_db, principal(admin.id, ws.id, "admin"), name="k", scopes=["billing:manage"])
     assert (verr.value.code, verr.value.field) == ("INVALID_SCOPE", "scopes")
     assert await owner_sql("SELECT count(*) FROM api_keys WHERE workspace_id = :w", w=ws.id) == [(0,)]
-    key, _ = await service.create_api_key(
-        app_db, user_id=admin.id, workspace_id=ws.id, name="k", scopes=["webhook:manage"]
-    )
+    key, _ = await service.create_api_key(app_db, principal(admin.id, ws.id, "admin"), name="k", scopes=["webhook:manage"])
     assert key.workspace_id == ws.id
 
 
@@ -152,19 +150,19 @@ async def test_revoke_rules(app_db: AsyncSession, owner_sql) -> None:
     await use_tenant(app_db, ws.id, owner.id)
     app_db.add(TeamMember(workspace_id=ws.id, user_id=editor.id, role="editor"))
     await app_db.flush()
-    key, _ = await service.create_api_key(app_db, user_id=owner.id, workspace_id=ws.id, name="k", scopes=["video:read"])
+    key, _ = await service.create_api_key(app_db, principal(owner.id, ws.id, "owner"), name="k", scopes=["video:read"])
     # an editor of the workspace may not revoke the owner's key
     with pytest.raises(PermissionDenied):
-        await service.revoke_api_key(app_db, user_id=editor.id, key_id=key.id)
+        await service.revoke_api_key(app_db, principal(editor.id, ws.id, "editor"), key_id=key.id)
     assert await owner_sql("SELECT revoked_at FROM api_keys WHERE id = :k", k=key.id) == [(None,)]
     # an unknown key is not found
     with pytest.raises(NotFound):
-        await service.revoke_api_key(app_db, user_id=owner.id, key_id=uuid.uuid4())
+        await service.revoke_api_key(app_db, principal(owner.id, ws.id, "owner"), key_id=uuid.uuid4())
     # the owner may; revoking twice changes nothing
-    revoked = await service.revoke_api_key(app_db, user_id=owner.id, key_id=key.id)
+    revoked = await service.revoke_api_key(app_db, principal(owner.id, ws.id, "owner"), key_id=key.id)
     first = revoked.revoked_at
     assert first is not None
-    again = await service.revoke_api_key(app_db, user_id=owner.id, key_id=key.id)
+    again = await service.revoke_api_key(app_db, principal(owner.id, ws.id, "owner"), key_id=key.id)
     assert again.revoked_at == first
     assert await owner_sql(
         "SELECT count(*) FROM audit_logs WHERE resource_id = :k AND action = 'api_key.revoke'", k=key.id
@@ -174,12 +172,10 @@ async def test_revoke_rules(app_db: AsyncSession, owner_sql) -> None:
 async def test_keys_of_another_workspace_are_invisible(app_db: AsyncSession) -> None:
     owner_a, ws_a = await _owner_with_workspace(app_db)
     owner_b, ws_b = await _owner_with_workspace(app_db)
-    key, _ = await service.create_api_key(
-        app_db, user_id=owner_a.id, workspace_id=ws_a.id, name="k", scopes=["video:read"]
-    )
+    key, _ = await service.create_api_key(app_db, principal(owner_a.id, ws_a.id, "owner"), name="k", scopes=["video:read"])
     await use_tenant(app_db, ws_b.id, owner_b.id)
     with pytest.raises(NotFound):
-        await service.revoke_api_key(app_db, user_id=owner_b.id, key_id=key.id)
+        await service.revoke_api_key(app_db, principal(owner_b.id, ws_b.id, "owner"), key_id=key.id)
 
 
 # -- use (committed, real Redis) -----------------------------------------------------------------
@@ -189,10 +185,12 @@ async def _setup(factory, domain: str, **key_kwargs):
     async with factory() as s:
         user, _ = await service.sign_up(s, email=email("k", domain), password=STRONG_PASSWORD, name="Keyholder")
         [(member, ws)] = await workspaces.list_memberships(s, user_id=user.id)
+        await service.repository.set_user_fields(s, user, email_verified=True)
+        await subscribe(s, user.id, "pro")  # API access
         key, secret = await service.create_api_key(
             s,
-            user_id=user.id,
-            workspace_id=key_kwargs.pop("workspace_id", ws.id),
+            principal(user.id, ws.id, "owner"),
+            personal=key_kwargs.pop("personal", False),
             name="key",
             scopes=key_kwargs.pop("scopes", ["video:read", "clip:write"]),
             **key_kwargs,
@@ -223,7 +221,7 @@ async def test_key_resolves_with_scopes_narrowing_permissions(
 async def test_scopes_never_exceed_the_member_role(factory, redis, user_domain) -> None:
     # given a personal key asking for video:delete, used in a workspace where the user is a viewer
     alice, alice_ws, _, _ = await _setup(factory, user_domain)
-    bob, _, _, bob_key = await _setup(factory, user_domain, workspace_id=None, scopes=["video:read", "video:delete"])
+    bob, _, _, bob_key = await _setup(factory, user_domain, personal=True, scopes=["video:read", "video:delete"])
     async with factory() as s:
         set_tenant(s, workspace_id=alice_ws.id, user_id=alice.id)
         s.add(TeamMember(workspace_id=alice_ws.id, user_id=bob.id, role="viewer"))
@@ -263,7 +261,7 @@ async def test_revoked_and_expired_keys_are_refused(factory, redis, user_domain,
     _, _, key2, secret2 = await _setup(factory, user_domain, expires_at=datetime.now(UTC) + timedelta(days=1))
     async with factory() as s:
         set_tenant(s, workspace_id=ws.id, user_id=user.id)
-        await service.revoke_api_key(s, user_id=user.id, key_id=key.id)
+        await service.revoke_api_key(s, principal(user.id, ws.id, "owner"), key_id=key.id)
         await s.commit()
     with pytest.raises(AuthError) as err:
         await _resolve(factory, redis, Authorization=f"Bearer {secret}")
@@ -315,25 +313,23 @@ async def test_plan_caps_the_daily_limit(factory, redis, user_domain, owner_engi
             await conn.execute(
                 text(
                     "INSERT INTO subscription_plans (name, display_name, price_monthly, videos_per_month, max_video_duration, "
-                    "export_quality, social_accounts, team_members, api_requests_daily, storage_gb) "
-                    "VALUES (:n, 'Tiny', 0, 1, 60, '720p', 1, 1, 2, 1) RETURNING id"
+                    "export_quality, social_accounts, team_members, api_requests_daily, storage_gb, features) "
+                    "VALUES (:n, 'Tiny', 0, 1, 60, '720p', 1, 1, 2, 1, '{\"api_access\": true}') RETURNING id"
                 ),
                 {"n": plan_name},
             )
         ).scalar()
     try:
         user, _, _, secret = await _setup(factory, user_domain, rate_limit=10)
-        async with factory() as s:
-            now = datetime.now(UTC)
-            s.add(
-                Subscription(
-                    user_id=user.id,
-                    plan_id=plan_id,
-                    current_period_start=now,
-                    current_period_end=now + timedelta(days=30),
-                )
+        # the newest live subscription is the plan (subscriptions sit behind RLS: written as the owner role)
+        async with owner_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (user_id, plan_id, current_period_start, current_period_end, created_at) "
+                    "VALUES (:u, :p, now(), now() + interval '30 days', now() + interval '1 second')"
+                ),
+                {"u": user.id, "p": plan_id},
             )
-            await s.commit()
         await _resolve(factory, redis, Authorization=f"Bearer {secret}")
         await _resolve(factory, redis, Authorization=f"Bearer {secret}")
         with pytest.raises(RateLimited) as err:
@@ -346,8 +342,8 @@ async def test_plan_caps_the_daily_limit(factory, redis, user_domain, owner_engi
 
 
 async def test_free_plan_applies_without_a_subscription(app_db: AsyncSession) -> None:
-    from clipflow_api.workspaces import repository
+    from clipflow_api.billing.plans import plan_of_workspace
 
     user, ws = await _owner_with_workspace(app_db)
-    limits = await repository.plan_limits(app_db, ws.id)
-    assert (limits.plan, limits.team_members, limits.api_requests_daily) == ("free", 1, 100)
+    plan = await plan_of_workspace(app_db, ws.id)
+    assert (plan.name, plan.team_members, plan.api_requests_daily) == ("free", 1, 100)

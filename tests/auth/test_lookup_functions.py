@@ -48,12 +48,10 @@ async def test_definer_with_pinned_search_path_executable_by_the_app_role_only(
 async def test_app_role_finds_a_key_and_an_invitation_only_through_the_functions(
     app_db: AsyncSession,
 ) -> None:
-    owner = await add_user(app_db)
+    owner = await add_user(app_db, email_verified=True)
     await subscribe(app_db, owner.id, "pro")
     ws = await workspaces.create_workspace(app_db, owner_id=owner.id, name="Hidden")
-    key, secret = await service.create_api_key(
-        app_db, user_id=owner.id, workspace_id=ws.id, name="k", scopes=["video:read"]
-    )
+    key, secret = await service.create_api_key(app_db, principal(owner.id, ws.id, "owner"), name="k", scopes=["video:read"])
     invitation, token = await workspaces.invite(
         app_db, principal(owner.id, ws.id, "owner"), email="hidden@example.com", role="viewer"
     )

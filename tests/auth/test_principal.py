@@ -10,14 +10,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clipflow_api.auth import service
-from clipflow_api.auth.principal import ANONYMOUS, resolve_principal
+from clipflow_api.auth.principal import ANONYMOUS, Principal, resolve_principal
 from clipflow_api.db import set_tenant
 from clipflow_api.errors import AuthError, PermissionDenied, ValidationError
 from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from clipflow_api.workspaces import service as workspaces
 
-from .helpers import STRONG_PASSWORD, about, email, sha256
+from .helpers import STRONG_PASSWORD, about, email, sha256, subscribe
 
 
 async def _signed_up(factory, domain: str, tag: str = "p"):
@@ -151,7 +151,11 @@ async def test_platform_staff_get_system_permissions_only_when_verified_and_sign
     # the same user's API key never carries staff powers
     async with factory() as s:
         set_tenant(s, workspace_id=ws.id, user_id=user.id)
-        _key, secret = await service.create_api_key(s, user_id=user.id, workspace_id=ws.id, name="k", scopes=["video:read"])
+        await subscribe(s, user.id, "pro")  # API access
+        _key, secret = await service.create_api_key(
+            s, Principal(user_id=user.id, workspace_id=ws.id, role="owner", permissions=ROLE_PERMISSIONS["owner"]),
+            name="k", scopes=["video:read"],
+        )
         await s.commit()
     k = await _resolve(factory, redis, Authorization=f"Bearer {secret}")
     assert not (k.permissions & SYSTEM_PERMISSIONS)

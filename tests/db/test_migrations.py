@@ -25,6 +25,9 @@ EXPECTED_TABLES = {
     "media_folders", "project_exports", "project_analytics", "feature_flags",
 }
 
+# Global tables whose policies follow the user (migration 0006), not the workspace.
+IDENTITY_TABLES = {"users", "sessions", "accounts", "verifications", "subscriptions", "usage_logs", "feature_flags"}
+
 
 async def _tables(conn: AsyncConnection) -> set[str]:
     rows = await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
@@ -39,10 +42,10 @@ async def test_rls_is_enabled_and_forced_on_every_tenant_table(connection: Async
     rows = await connection.execute(
         text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relrowsecurity AND relforcerowsecurity")
     )
-    assert {r[0] for r in rows} == set(TENANT_TABLES) | {"workspaces"}
+    assert {r[0] for r in rows} == set(TENANT_TABLES) | {"workspaces"} | IDENTITY_TABLES
     # and every one of them carries a policy
     rows = await connection.execute(text("SELECT DISTINCT tablename FROM pg_policies WHERE schemaname = 'public'"))
-    assert {r[0] for r in rows} == set(TENANT_TABLES) | {"workspaces"}
+    assert {r[0] for r in rows} == set(TENANT_TABLES) | {"workspaces"} | IDENTITY_TABLES
 
 
 async def test_app_role_cannot_bypass_rls(connection: AsyncConnection) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from clipflow_api.config import get_settings
 from clipflow_api.db import apply_tenant, set_tenant
-from clipflow_api.models import Template, Video, Workspace
+from clipflow_api.models import TeamMember, Template, Video, Workspace
 from tests.fixtures import builders
 
 
@@ -66,11 +66,21 @@ async def test_no_tenant_means_no_rows(db: AsyncSession) -> None:
 
 
 async def test_members_see_their_workspaces_and_nobody_elses(db: AsyncSession) -> None:
-    owner = await builders.user(db)
-    mine, other = await builders.workspace(db, owner), await builders.workspace(db)
-    await as_app_role(db, workspace_id=None, user_id=owner.id)
-    assert (await db.execute(select(Workspace.id))).scalars().all() == [mine.id]
-    assert other.id != mine.id
+    # given: A owns one workspace and edits B's "shared"; A was removed from B's "left"
+    a, b = await builders.user(db), await builders.user(db)
+    mine = await builders.workspace(db, a)
+    shared, left, unrelated = [await builders.workspace(db, b) for _ in range(3)]
+    db.add_all([
+        TeamMember(workspace_id=shared.id, user_id=a.id, role="editor", accepted_at=builders.days_from_now(0)),
+        TeamMember(workspace_id=left.id, user_id=a.id, role="editor", status="removed"),
+    ])  # fmt: skip
+    await db.flush()
+    # when / then: each user sees exactly the workspaces they belong to (no tenant set)
+    await as_app_role(db, workspace_id=None, user_id=a.id)
+    assert set((await db.execute(select(Workspace.id))).scalars()) == {mine.id, shared.id}
+    set_tenant(db, workspace_id=None, user_id=b.id)
+    await apply_tenant(db)
+    assert set((await db.execute(select(Workspace.id))).scalars()) == {shared.id, left.id, unrelated.id}
 
 
 async def test_system_and_public_templates_are_shared_but_read_only(db: AsyncSession) -> None:

@@ -119,7 +119,10 @@ async def test_feature_flags_are_changed_by_platform_staff_only(migrated_databas
             assert (flag.is_enabled, flag.rollout_percentage) == (False, 0)
             # staff change it, within the rules
             bad = await api.gql(FLAG_UPDATE, {"id": flag_id, "i": {"rolloutPercentage": 101}}, token=staff_token, workspace=staff_ws)
-            assert bad["data"]["r"] == {"featureFlag": None, "errors": [{"field": "rolloutPercentage", "code": "INVALID", "message": "Rollout is 0 to 100 percent."}]}
+            assert bad["data"] is None  # refused before the resolver: the range is declared on the input type
+            assert [(e["extensions"], e["message"]) for e in bad["errors"]] == [
+                ({"code": "BAD_REQUEST", "field": "input.rolloutPercentage"}, "`input.rolloutPercentage` must be between 0 and 100 (got 101).")
+            ]
             ok = await api.gql(FLAG_UPDATE, {"id": flag_id, "i": {"isEnabled": True, "rolloutPercentage": 25, "environment": "staging"}},
                                token=staff_token, workspace=staff_ws)
             assert ok["data"]["r"] == {"featureFlag": {"name": flag.name, "isEnabled": True, "rolloutPercentage": 25, "environment": "staging"}, "errors": []}

@@ -18,6 +18,25 @@ async def _sign_up(api: Api, email: str) -> str:
     return body["data"]["signUp"]["token"]
 
 
+async def _verify(api: Api, token: str) -> None:
+    """Prove the address through the emailed link (keys and invitations need it)."""
+    await api.gql("mutation { emailVerificationRequest { ok } }", token=token)
+    link = [m for m in api.mailbox if m["kind"] == "email-verify"][-1]["token"]
+    done = await api.gql("mutation($t: String!) { emailVerify(token: $t) { errors { code } } }", {"t": link})
+    assert done["data"]["emailVerify"]["errors"] == []
+
+
+async def _on_pro_plan(db, email: str) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from clipflow_api.models import Workspace
+    from tests.fixtures.builders import subscribe
+
+    ws = (await db.execute(select(Workspace).join(User, User.id == Workspace.owner_id).where(User.email == email))).scalar_one()
+    await subscribe(db, ws)
+    await db.commit()
+
+
 async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
     a, b = f"a{uuid.uuid4().hex[:8]}@example.com", f"b{uuid.uuid4().hex[:8]}@example.com"
     try:
@@ -38,6 +57,7 @@ async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
         now = datetime.now(UTC)
         committed.add(Subscription(user_id=user_a.id, plan_id=plan.id, current_period_start=now, current_period_end=now + timedelta(days=30)))
         await committed.commit()
+        await _verify(api, token_a)
         # when A creates a workspace and invites B as editor
         created = await api.gql(
             'mutation { workspaceCreate(input: {name: "Acme Studio"}) { workspace { id slug } errors { code } } }', token=token_a
@@ -82,6 +102,8 @@ async def test_login_errors_and_api_key_day_limit(api: Api, committed) -> None:
     email = f"k{uuid.uuid4().hex[:8]}@example.com"
     try:
         token = await _sign_up(api, email)
+        await _on_pro_plan(committed, email)  # API access is a paid feature
+        await _verify(api, token)
         wrong = await api.gql('mutation($e: String!) { logIn(input: {email: $e, password: "nope nope nope"}) { token errors { code } } }', {"e": email})
         assert wrong["data"]["logIn"] == {"token": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}
         # an API key limited to 3 requests a day

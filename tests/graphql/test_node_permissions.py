@@ -15,6 +15,7 @@ from clipflow_api.graphql.relay import NODE_TYPES
 from clipflow_api.graphql.workspaces.types import Workspace as WorkspaceType
 from clipflow_api.models import ApiKey, FeatureFlag, SocialFormat, SubscriptionPlan, TemplateCategory
 from clipflow_api.permissions import ROLE_PERMISSIONS
+from tests.fixtures.builders import subscribe
 from tests.graphql.conftest import Api, add_member, gid, make_token, make_user, make_workspace
 from tests.graphql.test_tenancy import _everything
 
@@ -107,6 +108,7 @@ async def test_an_api_keys_scopes_narrow_what_it_reads_by_id(api: Api, committed
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
     secret = new_api_key()
+    await subscribe(committed, ws)  # API access is a paid feature
     committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
                          key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
     await committed.commit()
@@ -115,8 +117,10 @@ async def test_an_api_keys_scopes_narrow_what_it_reads_by_id(api: Api, committed
         body = await api.gql(QUERY, {"ids": [ids[n] for n in names]}, headers={"x-api-key": secret})
         assert body.get("errors") is None, body
         visible = {name for name, node in zip(names, body["data"]["nodes"], strict=True) if node is not None}
-        # video:read lists videos and jobs; the key's user still reads their own rows (key, membership, sessions)
-        assert visible == ALWAYS | OWNERS_OWN | {"Video", "Job", "ApiKey", "TeamMember"}
+        # video:read lists videos and jobs; a key reads its user's membership and plan here, but not
+        # their sign-in data (sessions, providers, pending links) nor keys (that needs api_key:manage)
+        account_data = {"UserSession", "LinkedAccount", "Verification"}
+        assert visible == ALWAYS | (OWNERS_OWN - account_data) | {"Video", "Job", "TeamMember"}
     finally:
         await committed.delete(flag)
         await committed.commit()
@@ -147,6 +151,7 @@ async def test_edges_apply_the_same_rules_as_node(api: Api, committed) -> None: 
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
     secret = new_api_key()
+    await subscribe(committed, ws)  # API access is a paid feature
     committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
                          key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
     from sqlalchemy import text

@@ -12,7 +12,16 @@ SECRET = "could not connect to 10.0.0.5: password=hunter2"
 INTROSPECT = "{ __schema { queryType { name } } }"
 
 
+# Production refuses to start with the repository's public secrets (tests/security/test_edge.py).
+PRODUCTION_SECRETS = {
+    "secret_key": "p" * 48, "token_encryption_keys": "2:" + "A" * 43 + "=",
+    "db_app_password": "not-the-public-default", "db_worker_password": "not-the-public-default-either",
+}
+
+
 def _settings(**changes):  # noqa: ANN003, ANN202
+    if changes.get("environment") == "production":
+        changes = {**PRODUCTION_SECRETS, **changes}
     return get_settings().model_copy(update=changes)
 
 

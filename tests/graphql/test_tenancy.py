@@ -34,7 +34,7 @@ async def _everything(db: Any, ws: Workspace, owner: User) -> dict[str, Any]:
     post = await make_post(db, account, clip, created_by=owner.id)
     metric = await make_metric(db, post, 1, 5)
     rows: dict[str, Any] = {"Video": video, "Clip": clip, "Caption": caption, "SocialAccount": account, "Post": post, "PostMetric": metric}
-    folder = MediaFolder(workspace_id=ws.id, user_id=owner.id, name="F")
+    folder = MediaFolder(workspace_id=ws.id, user_id=owner.id, name="F", is_shared=True)  # shared: every member may read it
     project = Project(workspace_id=ws.id, name="P", social_format_id=fmt.id, canvases=[], project_data={}, owner_id=owner.id)
     webhook = Webhook(workspace_id=ws.id, url="https://example.com/h", secret="x", events=["clip.generated"])
     sub = Subscription(user_id=owner.id, plan_id=plan.id, current_period_start=NOW, current_period_end=NOW + timedelta(days=30))

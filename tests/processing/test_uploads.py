@@ -15,7 +15,7 @@ from clipflow_api.app import create_app
 from clipflow_api.auth import service as auth
 from clipflow_api.config import get_settings
 from clipflow_api.models import Job, Video
-from clipflow_api.processing.uploads import UPLOAD_DIR
+
 
 SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
 
@@ -76,7 +76,7 @@ async def test_upload_in_pieces_with_a_resume_becomes_a_video(api, signed_up, ow
 
     with get_storage().local_copy(video.file_url) as stored:
         assert stored.read_bytes() == data
-    assert not (UPLOAD_DIR / url.rsplit("/", 1)[1]).exists()
+    assert not (get_settings().upload_path / url.rsplit("/", 1)[1]).exists()
 
 
 async def test_refusals(api, signed_up) -> None:

@@ -118,19 +118,24 @@ async def test_the_brand_kit_watermark_and_a_music_bed_reach_the_render(committe
 
 
     from clipflow_api.models import Asset, BrandKit
+    from clipflow_api.storage.workspace_files import new_upload_key
     from clipflow_worker.pipeline.ffmpeg import run_ffmpeg
 
-    # given a workspace whose default brand kit has a solid red watermark, and a music asset
+    # given a workspace (on a plan with the brand kit) whose default brand kit has a solid red
+    # watermark, and a music asset
     ws = await builders.workspace(committed)
+    await builders.subscribe(committed, ws)
     storage = get_storage()
     mark, music = tmp_path / "mark.png", tmp_path / "bed.m4a"
     run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=240x120", "-frames:v", "1", str(mark)], timeout=30)
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=20", "-c:a", "aac", str(music)], timeout=30)
-    storage.put_file(f"brand/{ws.id}/mark.png", mark)
-    storage.put_file(f"assets/{ws.id}/bed.m4a", music)
-    committed.add(BrandKit(workspace_id=ws.id, is_default=True, watermark_url=f"brand/{ws.id}/mark.png",
+    # (keys as fileUploadCreate makes them: the worker reads only the workspace's own uploads)
+    mark_key, music_key = new_upload_key(ws.id, "mark.png"), new_upload_key(ws.id, "bed.m4a")
+    storage.put_file(mark_key, mark)
+    storage.put_file(music_key, music)
+    committed.add(BrandKit(workspace_id=ws.id, is_default=True, watermark_url=mark_key,
                            watermark_position="top-right", watermark_opacity=Decimal("1.00")))
-    asset = Asset(workspace_id=ws.id, name="Bed", type="audio", file_url=f"assets/{ws.id}/bed.m4a")
+    asset = Asset(workspace_id=ws.id, name="Bed", type="audio", file_url=music_key)
     committed.add(asset)
     key = f"videos/{uuid.uuid4()}/source.mp4"
     storage.put_file(key, SPEECH)

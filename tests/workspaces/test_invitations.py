@@ -23,7 +23,7 @@ from tests.auth.helpers import (
 
 
 async def _team(db: AsyncSession, plan: str | None = "pro"):
-    owner = await add_user(db)
+    owner = await add_user(db, email_verified=True)  # only a proven address sends invitations
     if plan:
         await subscribe(db, owner.id, plan)
     ws = await service.create_workspace(db, owner_id=owner.id, name="Team")
@@ -143,7 +143,7 @@ async def test_only_inviters_invite(app_db: AsyncSession, owner_sql) -> None:
     with pytest.raises(PermissionDenied) as err:
         await service.invite(app_db, principal(editor.id, ws.id, "editor"), email=email(), role="viewer")
     assert err.value.code == "PERMISSION_DENIED"
-    admin = await add_user(app_db)
+    admin = await add_user(app_db, email_verified=True)
     invitation, _ = await service.invite(app_db, principal(admin.id, ws.id, "admin"), email=email(), role="admin")
     assert invitation.role == "admin"
 
@@ -190,3 +190,30 @@ async def test_a_removed_member_can_come_back(app_db: AsyncSession, owner_sql) -
     _, token2 = await service.invite(app_db, who, email=address, role="viewer")
     back = await service.accept_invitation(app_db, token=token2, user_id=user.id)
     assert (back.id, back.role, back.status) == (member.id, "viewer", "active")
+
+
+async def test_revoking_member_invite_withdraws_that_members_pending_invitations(app_db: AsyncSession, owner_sql) -> None:
+    # given an admin's pending invitation and the owner's
+    from clipflow_api.models import TeamMember
+
+    owner, ws, who = await _team(app_db, plan="business")  # seats for the admin and two invitations
+    admin = await add_user(app_db, email_verified=True)
+    await use_tenant(app_db, ws.id, owner.id)
+    member = TeamMember(workspace_id=ws.id, user_id=admin.id, role="admin")
+    app_db.add(member)
+    await app_db.flush()
+    await service.invite(app_db, principal(admin.id, ws.id, "admin"), email=email(), role="editor")
+    await service.invite(app_db, who, email=email(), role="viewer")
+    # an override that keeps member:invite changes nothing
+    await service.set_custom_permissions(app_db, who, member_id=member.id, revoke=["webhook:manage"])
+    assert await _counts(owner_sql, ws) == (2, 0, 2)
+    # when the owner withdraws member:invite from the admin
+    await service.set_custom_permissions(app_db, who, member_id=member.id, revoke=["member:invite"])
+    # then only the admin's invitation is gone
+    left = await owner_sql("SELECT invited_by FROM invitations WHERE workspace_id = :w", w=ws.id)
+    assert [tuple(r) for r in left] == [(owner.id,)]
+    entries = await owner_sql(
+        "SELECT details->>'invitations_withdrawn' FROM audit_logs WHERE resource_id = :m AND action = 'member.permissions_change'",
+        m=member.id,
+    )
+    assert sorted(str(e[0]) for e in entries) == ["1", "None"]  # one transaction: same created_at

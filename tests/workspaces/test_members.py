@@ -12,18 +12,19 @@ from clipflow_api.errors import Conflict, NotFound, PermissionDenied, Validation
 from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS, effective_permissions
 from clipflow_api.workspaces import service
-from tests.auth.helpers import add_user, principal, use_tenant
+from tests.auth.helpers import add_user, principal, subscribe, use_tenant
 
 
 async def _team(db: AsyncSession, *roles: str):
     """A workspace with its owner and one member per role given; returns (ws, {role: (user, member)})."""
-    owner = await add_user(db, name="Owner")
+    owner = await add_user(db, name="Owner", email_verified=True)
+    await subscribe(db, owner.id, "pro")  # API access, and seats for the team
     ws = await service.create_workspace(db, owner_id=owner.id, name="Crew")
     await use_tenant(db, ws.id, owner.id)
     people = {"owner": (owner, (await service.list_memberships(db, user_id=owner.id))[0].member)}
     await use_tenant(db, ws.id, owner.id)
     for role in roles:
-        user = await add_user(db, name=role.title())
+        user = await add_user(db, name=role.title(), email_verified=True)
         member = TeamMember(workspace_id=ws.id, user_id=user.id, role=role)
         db.add(member)
         await db.flush()
@@ -157,9 +158,7 @@ async def test_admin_removes_an_editor_and_their_keys_stop(app_db: AsyncSession,
     await service.set_custom_permissions(
         app_db, _as(ws, people, "owner"), member_id=people["editor"][1].id, grant=["api_key:manage"]
     )
-    key, _ = await accounts.create_api_key(
-        app_db, user_id=people["editor"][0].id, workspace_id=ws.id, name="k", scopes=["video:read"]
-    )
+    key, _ = await accounts.create_api_key(app_db, _as(ws, people, "editor"), name="k", scopes=["video:read"])
     # when
     await service.remove_member(app_db, _as(ws, people, "admin"), member_id=people["editor"][1].id)
     # then

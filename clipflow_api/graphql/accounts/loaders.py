@@ -18,6 +18,17 @@ def _own(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
     return [column == uid] if uid else [false()]
 
 
+def _own_account_data(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+    """Sign-in data (devices, addresses, providers) is the person's, not a workspace's: no API key sees it."""
+    return [false()] if ctx.principal.api_key_id is not None else _own(ctx, column)
+
+
+def in_key_workspace(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+    """An API key sees only the workspace it acts in, whatever else its user belongs to."""
+    p = ctx.principal
+    return [column == p.workspace_id] if p.api_key_id is not None else []
+
+
 class UserByIdLoader(ByIdLoader):
     model = User
 
@@ -33,7 +44,7 @@ class UserSessionByIdLoader(ByIdLoader):
     model = UserSession
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, UserSession.user_id)
+        return _own_account_data(self.ctx, UserSession.user_id)
 
 
 class UserSessionsByUserIdLoader(ListByKeyLoader):
@@ -42,14 +53,14 @@ class UserSessionsByUserIdLoader(ListByKeyLoader):
     order_by = (UserSession.created_at.desc(),)
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, UserSession.user_id)
+        return _own_account_data(self.ctx, UserSession.user_id)
 
 
 class AccountByIdLoader(ByIdLoader):
     model = Account
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, Account.user_id)
+        return _own_account_data(self.ctx, Account.user_id)
 
 
 class AccountsByUserIdLoader(ListByKeyLoader):
@@ -58,12 +69,14 @@ class AccountsByUserIdLoader(ListByKeyLoader):
     order_by = (Account.created_at,)
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, Account.user_id)
+        return _own_account_data(self.ctx, Account.user_id)
 
 
 def _own_verification(ctx: Any) -> list[ColumnElement[bool]]:
     uid = ctx.principal.user_id
-    return [Verification.identifier.like(f"%:{uid}:%")] if uid else [false()]
+    if uid is None or ctx.principal.api_key_id is not None:
+        return [false()]
+    return [Verification.identifier.like(f"%:{uid}:%")]
 
 
 class VerificationByIdLoader(ByIdLoader):
@@ -73,8 +86,19 @@ class VerificationByIdLoader(ByIdLoader):
         return _own_verification(self.ctx)
 
 
+def _visible_keys(ctx: Any) -> list[ColumnElement[bool]]:
+    """A calling key lists keys only with api_key:manage, and only its workspace's."""
+    p = ctx.principal
+    if p.api_key_id is not None and not p.can("api_key:manage"):
+        return [false()]
+    return in_key_workspace(ctx, ApiKey.workspace_id)
+
+
 class ApiKeyByIdLoader(ByIdLoader):
     model = ApiKey
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return _visible_keys(self.ctx)
 
 
 class ApiKeysByUserIdLoader(ConnectionByKeyLoader):
@@ -84,4 +108,4 @@ class ApiKeysByUserIdLoader(ConnectionByKeyLoader):
     key = ApiKey.user_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, ApiKey.user_id)
+        return _own(self.ctx, ApiKey.user_id) + _visible_keys(self.ctx)

@@ -8,11 +8,13 @@ from typing import Annotated
 import strawberry
 
 from ...auth import ratelimit
+from ...auth import revocations
 from ...auth import service as auth
+from ...auth.client_ip import client_ip
 from ..base import desc
 from ..errors import error_type
 from ..mutations import Refused, check_list, node_id, run, send_email
-from ..permissions import IsAuthenticated
+from ..permissions import IsAuthenticated, NotApiKey
 from .inputs import ApiKeyCreateInput, LogInInput, SignUpInput
 from .types import ApiKey, User
 
@@ -55,7 +57,7 @@ class ApiKeyRevokePayload:
 def _client(info: strawberry.Info) -> tuple[str | None, str | None]:
     p = info.context.principal
     request = info.context.request
-    ip = p.ip_address or (request.client.host if getattr(request, "client", None) else None)
+    ip = p.ip_address or (client_ip(request) if request is not None else None)
     ua = p.user_agent or (request.headers.get("user-agent") if request is not None else None)
     return ip, ua
 
@@ -95,17 +97,12 @@ class AccountMutations:
         redis = info.context.redis
 
         async def work(session):  # noqa: ANN001, ANN202
-            await ratelimit.check_login_allowed(redis, email=input.email, ip=ip)
-            user, token = await auth.log_in(session, email=input.email, password=input.password, ip=ip, user_agent=ua)
+            async with ratelimit.login_attempt(redis, email=input.email, ip=ip):
+                user, token = await auth.log_in(session, email=input.email, password=input.password, ip=ip, user_agent=ua)
             out["token"] = token
             return User.from_row(user)
 
         result = await run(info, AccountPayload, AccountError, "user", work)
-        codes = {getattr(e.code, "value", e.code) for e in result.errors}
-        if result.user is not None:
-            await ratelimit.clear_login_failures(redis, email=input.email, ip=ip)
-        elif "INVALID_CREDENTIALS" in codes:
-            await ratelimit.record_login_failure(redis, email=input.email, ip=ip)
         return AuthPayload(user=result.user, token=out.get("token") if result.user else None, errors=result.errors)
 
     @strawberry.mutation(description="End the session whose token authenticates this request.", permission_classes=[IsAuthenticated])
@@ -121,12 +118,14 @@ class AccountMutations:
         result = await run(info, AccountPayload, AccountError, "user", work)
         if result.errors:
             return result
+        p = info.context.principal
+        await revocations.announce(info.context.redis, user_id=p.user_id, session_id=p.session_id)  # its open sockets close
         from .loaders import UserByIdLoader
 
         row = await info.context.loader(UserByIdLoader).load(info.context.principal.user_id)
         return AccountPayload(user=User.from_row(row) if row else None, errors=[])
 
-    @strawberry.mutation(description="Email yourself a link that verifies your address.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(description="Email yourself a link that verifies your address.", permission_classes=[IsAuthenticated, NotApiKey])
     async def email_verification_request(self, info: strawberry.Info) -> EmailSentPayload | None:
         sent: dict = {}
 
@@ -179,7 +178,10 @@ class AccountMutations:
         async def work(session):  # noqa: ANN001, ANN202
             return User.from_row(await auth.reset_password(session, token=token, new_password=new_password))
 
-        return await run(info, AccountPayload, AccountError, "user", work)
+        result = await run(info, AccountPayload, AccountError, "user", work)
+        if result.user is not None:  # every session ended: so do the sockets they opened
+            await revocations.announce(info.context.redis, user_id=result.user.id)
+        return result
 
     @strawberry.mutation(
         description="Create an API key for the current workspace (needs api_key:manage) or a personal one. The secret is returned once.",
@@ -194,7 +196,7 @@ class AccountMutations:
         async def work(session):  # noqa: ANN001, ANN202
             check_list(input.scopes, "scopes")
             key, secret = await auth.create_api_key(
-                session, user_id=p.user_id, workspace_id=None if input.personal else p.workspace_id, name=input.name,
+                session, p, personal=bool(input.personal), name=input.name,
                 scopes=list(input.scopes), expires_at=input.expires_at, rate_limit=input.rate_limit,
             )
             out["secret"] = secret
@@ -208,7 +210,10 @@ class AccountMutations:
         self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="The key's id.")]
     ) -> ApiKeyRevokePayload | None:
         async def work(session):  # noqa: ANN001, ANN202
-            key = await auth.revoke_api_key(session, user_id=info.context.principal.user_id, key_id=node_id(id, ApiKey))
+            key = await auth.revoke_api_key(session, info.context.principal, key_id=node_id(id, ApiKey))
             return ApiKey.from_row(key)
 
-        return await run(info, ApiKeyRevokePayload, ApiKeyError, "api_key", work)
+        result = await run(info, ApiKeyRevokePayload, ApiKeyError, "api_key", work)
+        if result.api_key is not None:  # sockets opened with the key close
+            await revocations.announce(info.context.redis, api_key_id=result.api_key.id)
+        return result

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from ...models import Verification as VerificationRow
 from ..base import desc
+from ..errors import PermissionDeniedError
+from ..permissions import NotApiKey
 from ..loaders import load_connection, load_list, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 from .loaders import AccountsByUserIdLoader, ApiKeysByUserIdLoader, UserByIdLoader, UserSessionsByUserIdLoader
@@ -30,29 +32,32 @@ class Viewer:
     async def current_workspace(self, info: strawberry.Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, info.context.principal.workspace_id)
 
-    @strawberry.field(description="Your memberships in every workspace.")
+    @strawberry.field(description="Your memberships in every workspace (an API key: in its workspace only).")
     async def memberships(self, info: strawberry.Info) -> list[TeamMember]:
         members = await load_list(info, TeamMembersByUserIdLoader, TeamMember, self.user_id)
         return [m for m in members if m.status == "active"]
 
-    @strawberry.field(description="Every workspace you belong to.")
+    @strawberry.field(description="Every workspace you belong to (an API key: its workspace only).")
     async def workspaces(self, info: strawberry.Info) -> list[Workspace]:
         members = await self.memberships(info)
         loaded = await info.context.loader(WorkspaceByIdLoader).load_many([m.workspace_id for m in members])
         return [Workspace.from_row(w) for w in loaded if w is not None]
 
-    @strawberry.field(description="Your signed-in devices.")
+    @strawberry.field(description="Your signed-in devices (not to API keys).", permission_classes=[NotApiKey])
     async def sessions(self, info: strawberry.Info) -> list[UserSession]:
         return await load_list(info, UserSessionsByUserIdLoader, UserSession, self.user_id)
 
-    @strawberry.field(description="Sign-in providers linked to your account.")
+    @strawberry.field(description="Sign-in providers linked to your account (not to API keys).", permission_classes=[NotApiKey])
     async def linked_accounts(self, info: strawberry.Info) -> list[LinkedAccount]:
         return await load_list(info, AccountsByUserIdLoader, LinkedAccount, self.user_id)
 
-    @strawberry.field(description="Your API keys (personal ones and those of the workspace you act in).")
+    @strawberry.field(description="Your API keys (personal ones and those of the workspace you act in; an API key needs api_key:manage and sees its workspace's).")
     async def api_keys(
         self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[ApiKey]:
+        p = info.context.principal
+        if p.api_key_id is not None and not p.can("api_key:manage"):
+            raise PermissionDeniedError("This API key needs the api_key:manage scope to list keys.")
         return await load_connection(info, ApiKeysByUserIdLoader, ApiKey, self.user_id, first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="Your current subscription.")
@@ -60,7 +65,7 @@ class Viewer:
         subs = await load_list(info, SubscriptionsByUserIdLoader, Subscription, self.user_id)
         return subs[0] if subs else None
 
-    @strawberry.field(description="Email verifications and password resets waiting for you.")
+    @strawberry.field(description="Email verifications and password resets waiting for you (not to API keys).", permission_classes=[NotApiKey])
     async def pending_verifications(self, info: strawberry.Info) -> list[Verification]:
         async with info.context.session() as session:
             rows = (

@@ -9,6 +9,7 @@ import strawberry
 
 from ...models.media import CLIP_STATUSES, VIDEO_STATUSES
 from ..base import JSON, OrderDirection
+from ..inputcheck import SECONDS_PER_WEEK, bounds
 
 VideoStatus = strawberry.enum(
     enum.Enum("VideoStatus", {s.upper(): s for s in VIDEO_STATUSES}),
@@ -31,7 +32,7 @@ class VideoFilterInput:
 class ClipFilterInput:
     video_id: strawberry.ID | None = strawberry.field(default=None, description="Only clips cut from this video.")
     status: list[ClipStatus] | None = strawberry.field(default=None, description="Only clips in one of these states.")
-    min_virality: int | None = strawberry.field(default=None, description="Only clips whose virality score is at least this (0-100).")
+    min_virality: int | None = strawberry.field(default=None, description="Only clips whose virality score is at least this (0-100).", metadata=bounds(0, 100))
 
 
 @strawberry.enum(description="What to sort clips by.")
@@ -70,16 +71,16 @@ class VideoUpdateInput:
 class ClipUpdateInput:
     title: str | None = strawberry.field(default=strawberry.UNSET, description="New title (max 500 characters).")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="New description.")
-    start_time: float | None = strawberry.field(default=strawberry.UNSET, description="New start, in seconds of the source video.")
-    end_time: float | None = strawberry.field(default=strawberry.UNSET, description="New end, in seconds of the source video.")
+    start_time: float | None = strawberry.field(default=strawberry.UNSET, description="New start, in seconds of the source video.", metadata=bounds(0, SECONDS_PER_WEEK))
+    end_time: float | None = strawberry.field(default=strawberry.UNSET, description="New end, in seconds of the source video.", metadata=bounds(0, SECONDS_PER_WEEK))
     caption_style: str | None = strawberry.field(default=strawberry.UNSET, description="Caption style: hormozi, minimal, bold, karaoke.")
 
 
 @strawberry.input(description="A word of a caption track with its timing.")
 class CaptionWordInput:
     word: str = strawberry.field(description="The word as displayed.")
-    start: float = strawberry.field(description="Start, in seconds from the clip's start.")
-    end: float = strawberry.field(description="End, in seconds from the clip's start.")
+    start: float = strawberry.field(description="Start, in seconds from the clip's start.", metadata=bounds(0, SECONDS_PER_WEEK))
+    end: float = strawberry.field(description="End, in seconds from the clip's start.", metadata=bounds(0, SECONDS_PER_WEEK))
 
 
 @strawberry.input(description="Changes to a caption track.")
@@ -87,7 +88,7 @@ class CaptionUpdateInput:
     words: list[CaptionWordInput] | None = strawberry.field(default=strawberry.UNSET, description="Every word, in order (at most 5000).")
     style: str | None = strawberry.field(default=strawberry.UNSET, description="hormozi, minimal, bold or karaoke.")
     font_family: str | None = strawberry.field(default=strawberry.UNSET, description="Font family.")
-    font_size: int | None = strawberry.field(default=strawberry.UNSET, description="Font size in pixels.")
+    font_size: int | None = strawberry.field(default=strawberry.UNSET, description="Font size in pixels.", metadata=bounds(8, 400))
     font_color: str | None = strawberry.field(default=strawberry.UNSET, description="Text color, #RRGGBB.")
     background_color: str | None = strawberry.field(default=strawberry.UNSET, description="Box color, #RRGGBBAA.")
     position: str | None = strawberry.field(default=strawberry.UNSET, description="top, center or bottom.")
@@ -107,7 +108,7 @@ class BrandKitInput:
     logo_dark_url: str | None = strawberry.field(default=strawberry.UNSET, description="Logo for dark backgrounds.")
     watermark_url: str | None = strawberry.field(default=strawberry.UNSET, description="Watermark image.")
     watermark_position: str | None = strawberry.field(default=strawberry.UNSET, description="Corner of the watermark.")
-    watermark_opacity: float | None = strawberry.field(default=strawberry.UNSET, description="0 to 1.")
+    watermark_opacity: float | None = strawberry.field(default=strawberry.UNSET, description="0 to 1.", metadata=bounds(0, 1))
     voice_guidelines: str | None = strawberry.field(default=strawberry.UNSET, description="Tone of voice for generated text.")
     default_hashtags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Hashtags added to posts (at most 30).")
     is_default: bool | None = strawberry.field(default=strawberry.UNSET, description="Make this the workspace's default kit.")
@@ -130,14 +131,14 @@ class MediaFolderInput:
     color: str | None = strawberry.field(default=strawberry.UNSET, description="Label color, #RRGGBB.")
     parent_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Parent folder (null: top level).")
     is_shared: bool | None = strawberry.field(default=strawberry.UNSET, description="Shared with the whole workspace.")
-    sort_order: int | None = strawberry.field(default=strawberry.UNSET, description="Position among siblings.")
+    sort_order: int | None = strawberry.field(default=strawberry.UNSET, description="Position among siblings.", metadata=bounds(0, 1_000_000))
 
 
 @strawberry.input(description="Fields of a library media item (the file is already in storage).")
 class UserMediaInput:
     original_name: str | None = strawberry.field(default=strawberry.UNSET, description="The file's name as uploaded (required on create).")
     mime_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type (required on create).")
-    file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes (required on create).")
+    file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes (required on create).", metadata=bounds(0, 2**31 - 1))
     storage_key: str | None = strawberry.field(default=strawberry.UNSET, description="Storage key (required on create).")
     media_type: str | None = strawberry.field(default=strawberry.UNSET, description="image, video, audio or document (required on create).")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
@@ -155,9 +156,9 @@ class UserMediaInput:
 class VideoUploadInput:
     title: str | None = strawberry.field(default=None, description="Title (default: the file name without its extension).")
     style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
-    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).")
-    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).")
-    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).")
+    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
+    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
+    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))
 
 
 @strawberry.input(description="A video to import from a public http(s) link, and how to cut it.")
@@ -165,15 +166,15 @@ class VideoImportInput:
     url: str = strawberry.field(description="An http(s) link to the video file (fetched from public addresses only).")
     title: str | None = strawberry.field(default=None, description="Title (default: from the link).")
     style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
-    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).")
-    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).")
-    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).")
+    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
+    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
+    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))
 
 
 @strawberry.input(description="Run the clip engine again on a video, with these options.")
 class VideoProcessInput:
     video_id: strawberry.ID = strawberry.field(description="The video.")
     style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
-    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).")
-    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).")
-    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).")
+    max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
+    min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
+    max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from ...models import Asset, BrandKit, Caption, Clip, MediaFolder, UserMedia, Video
 from ..base import OrderDirection
@@ -165,27 +165,65 @@ class SystemAssetsLoader(ConnectionByKeyLoader):
         return select(Asset).where(Asset.workspace_id.is_(None))
 
 
+# Private media (RLS policies unshared_folders / media_in_visible_folders say the same): an
+# unshared folder is seen by its creator and the workspace's owners and admins (who answer
+# for everything in it); a library file by its uploader and whoever sees its folder.
+FOLDER_OVERSEERS = ("owner", "admin")
+
+
+def visible_folders(ctx: Any) -> list[ColumnElement[bool]]:
+    p = ctx.principal
+    if p.role in FOLDER_OVERSEERS:
+        return []
+    return [or_(MediaFolder.is_shared, MediaFolder.user_id == p.user_id)] if p.user_id else [false()]
+
+
+def visible_user_media(ctx: Any) -> list[ColumnElement[bool]]:
+    p = ctx.principal
+    if p.role in FOLDER_OVERSEERS:
+        return []
+    if not p.user_id:
+        return [false()]
+    folders = select(MediaFolder.id).where(*visible_folders(ctx))
+    return [or_(UserMedia.user_id == p.user_id, UserMedia.folder_id.is_(None), UserMedia.folder_id.in_(folders))]
+
+
 class UserMediaByIdLoader(ByIdLoader):
     model = UserMedia
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_user_media(self.ctx)
 
 
 class UserMediaByWorkspaceIdLoader(ConnectionByKeyLoader):
     model = UserMedia
     key = UserMedia.workspace_id
 
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_user_media(self.ctx)
+
 
 class UserMediaByFolderIdLoader(ConnectionByKeyLoader):
     model = UserMedia
     key = UserMedia.folder_id
 
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_user_media(self.ctx)
+
 
 class MediaFolderByIdLoader(ByIdLoader):
     model = MediaFolder
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_folders(self.ctx)
 
 
 class MediaFoldersByWorkspaceIdLoader(ConnectionByKeyLoader):
     model = MediaFolder
     key = MediaFolder.workspace_id
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_folders(self.ctx)
 
     def order(self, query: ListQuery) -> tuple[Any, ...]:
         return (MediaFolder.sort_order, MediaFolder.name, MediaFolder.id)
@@ -195,6 +233,9 @@ class MediaFoldersByParentIdLoader(ListByKeyLoader):
     model = MediaFolder
     key = MediaFolder.parent_id
     order_by = (MediaFolder.sort_order, MediaFolder.name, MediaFolder.id)
+
+    def visible(self) -> list[ColumnElement[bool]]:
+        return visible_folders(self.ctx)
 
 
 class BrandKitByIdLoader(ByIdLoader):

@@ -16,6 +16,7 @@ import strawberry
 from sqlalchemy import select, update
 from strawberry.file_uploads import Upload
 
+from ...billing.plans import require_feature
 from ...jobs.service import create_job
 from ...models import Asset as AssetRow
 from ...models import BrandKit as BrandKitRow
@@ -45,6 +46,14 @@ from ..mutations import (
 from ..permissions import Require
 from ..system.types import Job
 from ..uploads import save_upload, upload_filename
+from .file_uploads import (
+    FileUploadCreateInput,
+    FileUploadCreatePayload,
+    FileUploadError,
+    RequirePurposePermission,
+    create_file_upload,
+    workspace_file,
+)
 from .inputs import (
     AssetCreateInput,
     BrandKitInput,
@@ -156,6 +165,17 @@ def _apply_brand_kit(row: Any, data: BrandKitInput) -> dict[str, Any]:
         setattr(row, name, value)
         changes[name] = str(value) if isinstance(value, Decimal) else value
     return changes
+
+
+_BRAND_FILES = (("logo_url", "logoUrl"), ("logo_dark_url", "logoDarkUrl"), ("watermark_url", "watermarkUrl"))
+
+
+async def _check_brand_files(info: Any, data: BrandKitInput) -> None:
+    """Every file key the kit will point at must be an upload of the caller's workspace."""
+    for name, field in _BRAND_FILES:
+        value = getattr(data, name)
+        if given(value):
+            setattr(data, name, (await workspace_file(info, value, field))[0])
 
 
 async def _clear_default_brand_kit(session: Any, workspace_id: Any, keep: Any = None) -> None:
@@ -445,12 +465,29 @@ class MediaMutations:
 
         return await run(info, CaptionPayload, CaptionError, "caption", work)
 
+    # --- uploaded files ------------------------------------------------------------------
+    @strawberry.mutation(
+        description="Get a storage key and a signed URL to upload a file (PUT) for an asset, the media library or a brand kit; "
+                    "then pass the key to assetCreate, userMediaCreate or brandKitCreate/Update.",
+        permission_classes=[RequirePurposePermission],
+    )
+    async def file_upload_create(
+        self, info: strawberry.Info,
+        input: Annotated[FileUploadCreateInput, strawberry.argument(description="The file about to be uploaded.")],
+    ) -> FileUploadCreatePayload | None:  # type: ignore[valid-type]
+        async def work(session):  # noqa: ANN001, ANN202
+            return await create_file_upload(info, session, input)
+
+        return await run(info, FileUploadCreatePayload, FileUploadError, "upload", work)
+
     # --- brand kits --------------------------------------------------------------------
     @strawberry.mutation(description="Create a brand kit.", permission_classes=[Require("brand_kit:write")])
     async def brand_kit_create(
         self, info: strawberry.Info, input: Annotated[BrandKitInput, strawberry.argument(description="The kit.")]
     ) -> BrandKitPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
+            await require_feature(session, info.context.principal.workspace_id, "brand_kit")
+            await _check_brand_files(info, input)
             row = BrandKitRow(workspace_id=info.context.principal.workspace_id)
             changes = _apply_brand_kit(row, input)
             if row.is_default:
@@ -467,7 +504,9 @@ class MediaMutations:
         self, info: strawberry.Info, id: IdArg, input: Annotated[BrandKitInput, strawberry.argument(description="The changes.")]
     ) -> BrandKitPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
+            await require_feature(session, info.context.principal.workspace_id, "brand_kit")
             row = await get_row(session, BrandKitRow, node_id(id, BrandKit))
+            await _check_brand_files(info, input)
             if given(input.is_default) and input.is_default:
                 await _clear_default_brand_kit(session, row.workspace_id, keep=row.id)
             changes = _apply_brand_kit(row, input)
@@ -493,12 +532,14 @@ class MediaMutations:
         async def work(session):  # noqa: ANN001, ANN202
             if input.type not in ("image", "video", "audio", "font"):
                 raise Refused("INVALID", "Type is image, video, audio or font.", "type")
+            key, size = await workspace_file(info, check_text(input.file_url, "fileUrl", max_length=2000, required=True), "fileUrl")
             row = AssetRow(
                 workspace_id=info.context.principal.workspace_id,
                 name=check_text(input.name, "name", max_length=255, required=True),
                 type=input.type,
                 category=check_text(input.category, "category", max_length=50),
-                file_url=check_text(input.file_url, "fileUrl", max_length=2000, required=True),
+                file_url=key,
+                file_size_bytes=size,
                 mime_type=check_text(input.mime_type, "mimeType", max_length=100),
                 tags=check_list(input.tags, "tags"),
             )
@@ -580,13 +621,16 @@ class MediaMutations:
             size = req("file_size", "fileSize")
             if size < 0:
                 raise Refused("INVALID", "The size cannot be negative.", "fileSize")
-            key = check_text(req("storage_key", "storageKey"), "storageKey", max_length=1000, required=True)
+            key, size = await workspace_file(
+                info, check_text(req("storage_key", "storageKey"), "storageKey", max_length=1000, required=True), "storageKey"
+            )
             original = check_text(req("original_name", "originalName"), "originalName", max_length=500, required=True)
             row = UserMediaRow(
                 workspace_id=p.workspace_id, user_id=p.user_id, filename=key.rsplit("/", 1)[-1], original_name=original,
                 mime_type=check_text(req("mime_type", "mimeType"), "mimeType", max_length=100, required=True),
                 file_size=size, storage_provider=info.context.settings.storage_backend, storage_key=key,
-                public_url=f"{info.context.settings.public_base_url}/media/{key}", media_type=media_type,
+                # links are signed on read (UserMedia.publicUrl); the column keeps the key
+                public_url=key, media_type=media_type,
             )
             await _apply_user_media(session, row, input)
             session.add(row)

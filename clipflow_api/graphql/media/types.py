@@ -11,6 +11,7 @@ from strawberry import relay
 
 from .inputs import ClipFilterInput, ClipSortingInput
 from ..base import JSON, RowType, desc
+from ...storage.workspace_files import workspace_prefix
 from ..files import SIGNED_URL_TTL_S, signed_url
 from ..loaders import load_connection, load_list, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
@@ -238,10 +239,22 @@ class Asset(relay.Node, RowType):
     def is_system(self) -> bool:
         return self.workspace_id is None
 
+    @strawberry.field(description=f"A signed link to the file, valid for {SIGNED_URL_TTL_S // 60} minutes (null for system assets).")
+    def download_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.file_url, self.workspace_id)
+
+
+def _workspace_file_url(info: strawberry.Info, key: str | None, workspace_id: uuid.UUID | None) -> str | None:
+    """A signed link to ``key`` when it is one of the workspace's uploads; None otherwise."""
+    if workspace_id is None:
+        return None
+    return signed_url(info, key, under=workspace_prefix(workspace_id))
+
 
 @strawberry.type(description="A file in the workspace's media library.")
 class UserMedia(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
+    workspace_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
     folder_id: strawberry.Private[uuid.UUID | None]
     filename: str = desc("Stored file name.")
@@ -250,7 +263,6 @@ class UserMedia(relay.Node, RowType):
     file_size: float = desc("Size in bytes.")
     storage_provider: str = desc("s3, cloudinary, uploadthing or local.")
     storage_key: str = desc("Storage key.")
-    public_url: str = desc("Public URL.")
     media_type: str = desc("image, video, audio or document.")
     dimensions: JSON | None = desc("{width, height}.")
     duration: float | None = desc("Length in seconds.")
@@ -262,6 +274,10 @@ class UserMedia(relay.Node, RowType):
     ai_analysis: JSON | None = desc("What automatic analysis found in the file.")
     created_at: datetime = desc("When the file was added.")
     updated_at: datetime = desc("Last change.")
+
+    @strawberry.field(description=f"A signed link to the file, valid for {SIGNED_URL_TTL_S // 60} minutes.")
+    def public_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.storage_key, self.workspace_id)
 
     @strawberry.field(description="Who uploaded the file.")
     async def user(self, info: strawberry.Info) -> User | None:
@@ -315,6 +331,14 @@ class MediaFolder(relay.Node, RowType):
 @strawberry.type(description="A workspace's brand: colors, fonts, logos, watermark and voice.")
 class BrandKit(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
+    workspace_id: strawberry.Private[uuid.UUID]
+    logo_key: strawberry.Private[str | None]
+    logo_dark_key: strawberry.Private[str | None]
+    icon_key: strawberry.Private[str | None]
+    watermark_key: strawberry.Private[str | None]
+    _row_aliases: ClassVar[dict[str, str]] = {
+        "logo_key": "logo_url", "logo_dark_key": "logo_dark_url", "icon_key": "icon_url", "watermark_key": "watermark_url",
+    }
     name: str = desc("Name of the kit.")
     primary_color: str | None = desc("#RRGGBB.")
     secondary_color: str | None = desc("#RRGGBB.")
@@ -323,10 +347,6 @@ class BrandKit(relay.Node, RowType):
     text_color: str | None = desc("#RRGGBB.")
     heading_font: str | None = desc("Font for headings.")
     body_font: str | None = desc("Font for body text.")
-    logo_url: str | None = desc("Logo for light backgrounds.")
-    logo_dark_url: str | None = desc("Logo for dark backgrounds.")
-    icon_url: str | None = desc("Square icon.")
-    watermark_url: str | None = desc("Watermark image.")
     watermark_position: str | None = desc("Corner of the watermark.")
     watermark_opacity: float | None = desc("0 to 1.")
     voice_guidelines: str | None = desc("Tone of voice for generated text.")
@@ -335,6 +355,22 @@ class BrandKit(relay.Node, RowType):
     is_default: bool = desc("Whether this is the workspace's default kit.")
     created_at: datetime = desc("When the kit was created.")
     updated_at: datetime = desc("Last change.")
+
+    @strawberry.field(description=f"A signed link to the logo for light backgrounds, valid for {SIGNED_URL_TTL_S // 60} minutes.")
+    def logo_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.logo_key, self.workspace_id)
+
+    @strawberry.field(description=f"A signed link to the logo for dark backgrounds, valid for {SIGNED_URL_TTL_S // 60} minutes.")
+    def logo_dark_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.logo_dark_key, self.workspace_id)
+
+    @strawberry.field(description=f"A signed link to the square icon, valid for {SIGNED_URL_TTL_S // 60} minutes.")
+    def icon_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.icon_key, self.workspace_id)
+
+    @strawberry.field(description=f"A signed link to the watermark image, valid for {SIGNED_URL_TTL_S // 60} minutes.")
+    def watermark_url(self, info: strawberry.Info) -> str | None:
+        return _workspace_file_url(info, self.watermark_key, self.workspace_id)
 
 
 from ..accounts.loaders import UserByIdLoader  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from ..base import JSON
+from ..inputcheck import SECONDS_PER_WEEK, bounds
 
 
 @strawberry.input(description="Fields of a project.")
@@ -30,17 +31,17 @@ class TimelineElementInput:
     canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas (required on create).")
     type: str | None = strawberry.field(default=strawberry.UNSET, description="text, image, video, shape or audio (required on create).")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Layer name (required on create).")
-    track_index: int | None = strawberry.field(default=strawberry.UNSET, description="Timeline track.")
-    start_time: float | None = strawberry.field(default=strawberry.UNSET, description="Start in seconds.")
-    duration: float | None = strawberry.field(default=strawberry.UNSET, description="Length in seconds.")
-    x: float | None = strawberry.field(default=strawberry.UNSET, description="Left, in canvas pixels.")
-    y: float | None = strawberry.field(default=strawberry.UNSET, description="Top, in canvas pixels.")
-    width: float | None = strawberry.field(default=strawberry.UNSET, description="Width.")
-    height: float | None = strawberry.field(default=strawberry.UNSET, description="Height.")
-    rotation: float | None = strawberry.field(default=strawberry.UNSET, description="Rotation in degrees.")
-    opacity: float | None = strawberry.field(default=strawberry.UNSET, description="Opacity, 0 to 1.")
+    track_index: int | None = strawberry.field(default=strawberry.UNSET, description="Timeline track.", metadata=bounds(0, 100))
+    start_time: float | None = strawberry.field(default=strawberry.UNSET, description="Start in seconds.", metadata=bounds(0, SECONDS_PER_WEEK))
+    duration: float | None = strawberry.field(default=strawberry.UNSET, description="Length in seconds.", metadata=bounds(0, SECONDS_PER_WEEK))
+    x: float | None = strawberry.field(default=strawberry.UNSET, description="Left, in canvas pixels.", metadata=bounds(-100_000, 100_000))
+    y: float | None = strawberry.field(default=strawberry.UNSET, description="Top, in canvas pixels.", metadata=bounds(-100_000, 100_000))
+    width: float | None = strawberry.field(default=strawberry.UNSET, description="Width.", metadata=bounds(0, 100_000))
+    height: float | None = strawberry.field(default=strawberry.UNSET, description="Height.", metadata=bounds(0, 100_000))
+    rotation: float | None = strawberry.field(default=strawberry.UNSET, description="Rotation in degrees.", metadata=bounds(-3600, 3600))
+    opacity: float | None = strawberry.field(default=strawberry.UNSET, description="Opacity, 0 to 1.", metadata=bounds(0, 1))
     properties: JSON | None = strawberry.field(default=strawberry.UNSET, description="Type-specific properties.")
-    z_index: int | None = strawberry.field(default=strawberry.UNSET, description="Stacking order.")
+    z_index: int | None = strawberry.field(default=strawberry.UNSET, description="Stacking order.", metadata=bounds(-1_000_000, 1_000_000))
     is_locked: bool | None = strawberry.field(default=strawberry.UNSET, description="Lock in the editor.")
     is_hidden: bool | None = strawberry.field(default=strawberry.UNSET, description="Hide.")
     is_synced: bool | None = strawberry.field(default=strawberry.UNSET, description="Mirror edits to the sync group.")

@@ -8,6 +8,7 @@ import strawberry
 
 from ...models.system import JOB_STATUSES
 from ..base import JSON
+from ..inputcheck import bounds
 
 JobStatus = strawberry.enum(
     enum.Enum("JobStatus", {s.upper(): s for s in JOB_STATUSES}), description="Where a background job is."
@@ -40,7 +41,7 @@ class FeatureFlagInput:
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Unique name (required on create).")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="What the flag turns on.")
     is_enabled: bool | None = strawberry.field(default=strawberry.UNSET, description="Master switch.")
-    rollout_percentage: int | None = strawberry.field(default=strawberry.UNSET, description="Share of users, 0-100.")
+    rollout_percentage: int | None = strawberry.field(default=strawberry.UNSET, description="Share of users, 0-100.", metadata=bounds(0, 100))
     target_users: list[str] | None = strawberry.field(default=strawberry.UNSET, description="User ids that always get it.")
     target_teams: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Workspace ids that always get it.")
     conditions: JSON | None = strawberry.field(default=strawberry.UNSET, description="Extra targeting rules.")

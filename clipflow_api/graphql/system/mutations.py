@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 import strawberry
 
+from ...billing.plans import require_feature
 from ...crypto import encrypt_token
+from ...db import as_platform_staff
 from ...models import FeatureFlag as FeatureFlagRow
 from ...models import Webhook as WebhookRow
 from ..base import desc
@@ -72,6 +74,7 @@ class SystemMutations:
         out: dict = {}
 
         async def work(session):  # noqa: ANN001, ANN202
+            await require_feature(session, info.context.principal.workspace_id, "webhooks")
             row_id = uuid.uuid4()
             secret = new_webhook_secret()
             row = WebhookRow(
@@ -132,6 +135,7 @@ class SystemMutations:
         async def work(session):  # noqa: ANN001, ANN202
             if not given(input.name) or not input.name:
                 raise Refused("REQUIRED", "This field is required.", "name")
+            await as_platform_staff(session)  # RLS: only this staff-only path writes flags
             row = FeatureFlagRow(created_by=info.context.principal.user_id)
             changes = _apply_flag(row, input)
             session.add(row)
@@ -153,6 +157,7 @@ class SystemMutations:
         self, info: strawberry.Info, id: IdArg, input: Annotated[FeatureFlagInput, strawberry.argument(description="The changes.")]
     ) -> FeatureFlagPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
+            await as_platform_staff(session)
             row = await get_row(session, FeatureFlagRow, node_id(id, FeatureFlag))
             changes = _apply_flag(row, input)
             await refreshed(session, row)

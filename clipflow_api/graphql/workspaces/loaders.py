@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from ...models import Invitation, TeamMember, Workspace
+from ..accounts.loaders import in_key_workspace
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader
 
 
 class WorkspaceByIdLoader(ByIdLoader):
     model = Workspace
 
+    def visible(self):  # noqa: ANN201
+        return in_key_workspace(self.ctx, Workspace.id)
+
 
 class TeamMemberByIdLoader(ByIdLoader):
     model = TeamMember
+
+    def visible(self):  # noqa: ANN201
+        return in_key_workspace(self.ctx, TeamMember.workspace_id)
 
 
 class TeamMembersByWorkspaceIdLoader(ConnectionByKeyLoader):
@@ -28,6 +35,9 @@ class TeamMembersByUserIdLoader(ListByKeyLoader):
     model = TeamMember
     key = TeamMember.user_id
     order_by = (TeamMember.created_at,)
+
+    def visible(self):  # noqa: ANN201
+        return in_key_workspace(self.ctx, TeamMember.workspace_id)
 
 
 class InvitationByIdLoader(ByIdLoader):

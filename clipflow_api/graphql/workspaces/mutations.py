@@ -6,10 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from ...auth import revocations
 from ...workspaces import service as workspaces
 from ..errors import error_type
 from ..mutations import node_id, payload, run, send_email
-from ..permissions import InWorkspace, IsAuthenticated, Require
+from ..permissions import InWorkspace, IsAuthenticated, NotApiKey, Require
 from .inputs import InvitationCreateInput, Role, WorkspaceCreateInput
 from .types import Invitation, TeamMember, Workspace
 
@@ -23,7 +24,7 @@ MemberRemovePayload = payload("MemberRemove", "member", TeamMember, WorkspaceErr
 
 @strawberry.type
 class WorkspaceMutations:
-    @strawberry.mutation(description="Create a workspace that you own.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(description="Create a workspace that you own (not with an API key).", permission_classes=[IsAuthenticated, NotApiKey])
     async def workspace_create(
         self, info: strawberry.Info, input: Annotated[WorkspaceCreateInput, strawberry.argument(description="The workspace.")]
     ) -> WorkspaceCreatePayload | None:  # type: ignore[valid-type]
@@ -50,7 +51,7 @@ class WorkspaceMutations:
             await send_email(info, kind="invitation", **sent)
         return result
 
-    @strawberry.mutation(description="Join a workspace with an emailed invitation token.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(description="Join a workspace with an emailed invitation token (not with an API key).", permission_classes=[IsAuthenticated, NotApiKey])
     async def invitation_accept(
         self, info: strawberry.Info, token: Annotated[str, strawberry.argument(description="The token from the invitation email.")]
     ) -> InvitationAcceptPayload | None:  # type: ignore[valid-type]
@@ -72,7 +73,10 @@ class WorkspaceMutations:
             await session.refresh(member)
             return TeamMember.from_row(member)
 
-        return await run(info, MemberRoleUpdatePayload, WorkspaceError, "member", work)
+        result = await run(info, MemberRoleUpdatePayload, WorkspaceError, "member", work)
+        if result.member is not None:  # the member's open sockets were admitted under the old role
+            await revocations.announce(info.context.redis, user_id=result.member.user_id, workspace_id=result.member.workspace_id)
+        return result
 
     @strawberry.mutation(
         description="Remove a member (member:manage), or leave the workspace yourself.", permission_classes=[InWorkspace]
@@ -89,4 +93,7 @@ class WorkspaceMutations:
             await session.refresh(row)
             return TeamMember.from_row(row)
 
-        return await run(info, MemberRemovePayload, WorkspaceError, "member", work)
+        result = await run(info, MemberRemovePayload, WorkspaceError, "member", work)
+        if result.member is not None:  # the member's open sockets in this workspace close
+            await revocations.announce(info.context.redis, user_id=result.member.user_id, workspace_id=result.member.workspace_id)
+        return result

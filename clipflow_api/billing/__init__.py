@@ -1,0 +1,1 @@
+"""Plans, subscriptions and what a workspace's plan allows."""

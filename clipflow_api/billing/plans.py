@@ -1,0 +1,78 @@
+"""The plan of a workspace, written once: its owner's live subscription, else the free plan.
+
+Every plan feature (``subscription_plans.features``: api_access, webhooks, brand_kit, ...)
+and limit is checked here, so the API, the principal and the worker cannot disagree about
+what a workspace has paid for.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..errors import ErrorCode, PermissionDenied
+from ..models import Subscription, SubscriptionPlan, Workspace
+
+# Subscription states in which the plan applies (a lapsed one falls back to free).
+LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due")
+
+FEATURE_NAMES = {
+    "api_access": "API access",
+    "webhooks": "webhooks",
+    "brand_kit": "the brand kit",
+}
+
+
+class PlanFeatureRequired(PermissionDenied):
+    """The workspace's plan does not include a feature; the message names a plan that does."""
+
+    default_code = ErrorCode.PLAN_FEATURE_REQUIRED
+
+
+async def plan_of_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> SubscriptionPlan:
+    """The plan paying for the workspace: its owner's newest live subscription (the higher plan
+    of two started together), else free."""
+    live = (
+        select(SubscriptionPlan)
+        .join(Subscription, Subscription.plan_id == SubscriptionPlan.id)
+        .join(Workspace, Workspace.owner_id == Subscription.user_id)
+        .where(Workspace.id == workspace_id, Subscription.status.in_(LIVE_SUBSCRIPTION_STATUSES))
+        .order_by(Subscription.created_at.desc(), SubscriptionPlan.sort_order.desc())
+        .limit(1)
+    )
+    plan = (await session.execute(live)).scalar_one_or_none()
+    if plan is None:
+        plan = (await session.execute(select(SubscriptionPlan).where(SubscriptionPlan.name == "free"))).scalar_one()
+    return plan
+
+
+def has_feature(plan: SubscriptionPlan, feature: str) -> bool:
+    return (plan.features or {}).get(feature) is True
+
+
+async def _cheapest_plan_with(session: AsyncSession, feature: str) -> SubscriptionPlan | None:
+    return (
+        await session.execute(
+            select(SubscriptionPlan)
+            .where(SubscriptionPlan.is_active, SubscriptionPlan.features[feature].as_boolean().is_(True))
+            .order_by(SubscriptionPlan.sort_order, SubscriptionPlan.price_monthly)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def require_feature(
+    session: AsyncSession, workspace_id: uuid.UUID, feature: str, field: str | None = None
+) -> SubscriptionPlan:
+    """The workspace's plan, or PLAN_FEATURE_REQUIRED naming the plan to upgrade to."""
+    plan = await plan_of_workspace(session, workspace_id)
+    if has_feature(plan, feature):
+        return plan
+    upgrade = await _cheapest_plan_with(session, feature)
+    what = FEATURE_NAMES.get(feature, feature.replace("_", " "))
+    advice = f"; upgrade to {upgrade.display_name} or above" if upgrade is not None else ""
+    raise PlanFeatureRequired(
+        message=f"The {plan.display_name} plan does not include {what}{advice}.", field=field
+    )
