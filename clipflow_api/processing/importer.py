@@ -120,10 +120,13 @@ async def download(url: str, dest: Path, *, max_bytes: int, timeout: float = 60.
     seconds, and after ``min_rate_grace_s`` it must have averaged ``min_rate_bps``. On any
     refusal ``dest`` is removed: no partial file is left behind.
     """
+    # The deadline is also checked between chunks: on Python 3.11 ``wait_for`` can swallow the
+    # cancellation ``asyncio.timeout`` relies on when a chunk arrives just as it fires.
+    deadline = time.monotonic() + total_timeout
     try:
         async with asyncio.timeout(total_timeout):
             return await _download(url, dest, max_bytes=max_bytes, timeout=timeout, allow=allow,
-                                   min_rate_bps=min_rate_bps, min_rate_grace_s=min_rate_grace_s)
+                                   min_rate_bps=min_rate_bps, min_rate_grace_s=min_rate_grace_s, deadline=deadline)
     except TimeoutError as exc:
         dest.unlink(missing_ok=True)
         raise ImportRefused(f"The download took longer than {_duration(total_timeout)}, so it was stopped; "
@@ -134,7 +137,7 @@ async def download(url: str, dest: Path, *, max_bytes: int, timeout: float = 60.
 
 
 async def _download(url: str, dest: Path, *, max_bytes: int, timeout: float, allow: Iterable[Network],
-                    min_rate_bps: int, min_rate_grace_s: float) -> int:
+                    min_rate_bps: int, min_rate_grace_s: float, deadline: float) -> int:
     async with httpx.AsyncClient(transport=_CheckedTransport(allow), follow_redirects=False, timeout=timeout,
                                  headers={"User-Agent": "ClipFlow-Importer/1.0"}) as client:
         for _hop in range(MAX_REDIRECTS + 1):
@@ -149,13 +152,15 @@ async def _download(url: str, dest: Path, *, max_bytes: int, timeout: float, all
                     declared = int(response.headers.get("content-length") or 0)
                     if declared > max_bytes:
                         raise ImportRefused(_too_big(max_bytes))
-                    return await _save(response, dest, max_bytes, min_rate_bps=min_rate_bps, grace_s=min_rate_grace_s)
+                    return await _save(response, dest, max_bytes, min_rate_bps=min_rate_bps, grace_s=min_rate_grace_s,
+                                       deadline=deadline)
             except httpx.HTTPError as exc:
                 raise ImportRefused(f"The video could not be downloaded ({type(exc).__name__}).") from exc
         raise ImportRefused("The URL redirects too many times.")
 
 
-async def _save(response: httpx.Response, dest: Path, max_bytes: int, *, min_rate_bps: int, grace_s: float) -> int:
+async def _save(response: httpx.Response, dest: Path, max_bytes: int, *, min_rate_bps: int, grace_s: float,
+                deadline: float) -> int:
     started = time.monotonic()  # the rate is the body's: the total deadline covers connecting and headers
     written = 0
     # no chunk size: bytes as they arrive, or a 64 kB buffer would hide a slow server's progress
@@ -165,15 +170,20 @@ async def _save(response: httpx.Response, dest: Path, max_bytes: int, *, min_rat
             # Wait for the next chunk only as long as the average rate since ``started`` can
             # stay at ``min_rate_bps``: a server that sends a byte now and then is cut off
             # when the average falls below, not after a read timeout per byte.
-            wait = None
+            now = time.monotonic()
+            if now >= deadline:
+                raise TimeoutError  # the total deadline, answered by download()
+            wait = deadline - now
             if min_rate_bps > 0:
-                elapsed = time.monotonic() - started
-                wait = max(grace_s - elapsed, written / min_rate_bps - elapsed, 0.0)
+                elapsed = now - started
+                wait = min(wait, max(grace_s - elapsed, written / min_rate_bps - elapsed, 0.0))
             try:
                 chunk = await asyncio.wait_for(anext(chunks), wait)
             except StopAsyncIteration:
                 break
             except TimeoutError as exc:
+                if time.monotonic() >= deadline:
+                    raise
                 raise ImportRefused(f"The server sent the video too slowly (under {_rate(min_rate_bps)}), so the "
                                     "download was stopped; use a faster link to the file.") from exc
             written += len(chunk)

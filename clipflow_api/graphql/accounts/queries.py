@@ -60,7 +60,7 @@ class Viewer:
             raise PermissionDeniedError("This API key needs the api_key:manage scope to list keys.")
         return await load_connection(info, ApiKeysByUserIdLoader, ApiKey, self.user_id, first=first, after=after, last=last, before=before)
 
-    @strawberry.field(description="Your current subscription.")
+    @strawberry.field(description="Your current subscription (billing is the account's: not to API keys).", permission_classes=[NotApiKey])
     async def subscription(self, info: strawberry.Info) -> Subscription | None:
         subs = await load_list(info, SubscriptionsByUserIdLoader, Subscription, self.user_id)
         return subs[0] if subs else None
