@@ -40,6 +40,7 @@ schema: $(VENV)/.installed
 
 bench: setup
 	$(PY) bench/pipeline.py
+	$(WITH_SERVICES) $(PY) bench/graphql.py
 
 clean:
 	rm -rf $(VENV) .clipflow

@@ -14,6 +14,10 @@ Multipart uploads (``videoUpload``) are on behind a CSRF guard and a body cap
 (``graphql.uploads``): a multipart POST without a preflight-forcing header is answered 400,
 an anonymous one 401 before its body is read, and one over the largest plan's upload limit
 413. Other bodies are capped at ``MAX_JSON_BODY_BYTES``.
+GraphQL over HTTP follows the spec (``graphql.http_protocol``): ``application/graphql-response+json``
+when accepted (400 for a request error), JSON errors for malformed requests, several
+operations need an ``operationName``, GET runs nothing (405); CORS for ``CORS_ORIGINS`` on
+/graphql and /uploads. GraphiQL's files are served from the package (``graphql.ide``).
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -50,6 +55,17 @@ from .config import Settings, check_production_settings, get_settings
 from .db import create_app_engine, session_factory
 from .errors import AuthError, DomainError, ErrorCode, PermissionDenied, RateLimited, ValidationError
 from .graphql.context import Context
+from .graphql.http_protocol import (
+    GRAPHQL_RESPONSE_JSON,
+    ScopedCORS,
+    is_request_error,
+    several_operations,
+    request_error_response,
+    response_media_type,
+    wants_graphql_response,
+)
+from .graphql.ide import offline_page
+from .graphql.ide import routes as ide_routes
 from .graphql.jsonbody import MAX_JSON_DEPTH, json_too_deep
 from .graphql.schema import build_schema
 from .graphql.sockets import LegacyWSHandler, SocketRefused, SocketRegistry, TransportWSHandler, domain_error
@@ -103,6 +119,13 @@ class JSONTooDeep(json.JSONDecodeError):
     """A JSON text nested deeper than ``MAX_JSON_DEPTH``: refused before ``json.loads`` recurses."""
 
 
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list with a non-object item"
+    kinds = {str: "a string", bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
+    return kinds.get(type(value), "a value")
+
+
 def _status_for(exc: DomainError) -> int:
     if isinstance(exc, AuthError):
         return 401
@@ -151,6 +174,7 @@ class ClipFlowGraphQL(GraphQL):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
             multipart_uploads_enabled=True,  # guarded in __call__
             max_subscriptions_per_connection=20,
+            allowed_origins=settings.cors_origins,  # browser pages allowed by CORS may open subscriptions too
         )
         self.upload_limit = UploadLimit()
         self.settings = settings
@@ -160,6 +184,14 @@ class ClipFlowGraphQL(GraphQL):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            request = Request(scope, receive=receive)
+            if request.method == "GET" and not self._renders_ide(request):
+                refused = request_error_response(
+                    405, "Send GraphQL operations with POST: GET never runs one (a link must not run a mutation).",
+                    headers=request.headers, extra_headers={"Allow": "POST"},
+                )
+                await refused(scope, receive, send)
+                return
             if is_multipart(scope):
                 factory = scope["app"].state.session_factory
                 guarded = await guard_multipart(scope, receive, send, limit=lambda: self.upload_limit.bytes(factory))
@@ -169,17 +201,69 @@ class ClipFlowGraphQL(GraphQL):
                 return
             receive = guarded
             try:
-                await super().__call__(scope, receive, send)
+                await self._serve_http(scope, receive, send)
             except BodyTooLarge as exc:
                 await answer_too_large(scope, receive, send, exc)
             except DomainError as exc:
                 headers = {}
                 if isinstance(exc, RateLimited) and exc.reset_at is not None:
                     headers["Retry-After"] = str(max(1, int((exc.reset_at - datetime.now(UTC)).total_seconds())))
-                response = JSONResponse(_error_body(exc), status_code=_status_for(exc), headers=headers)
+                response = JSONResponse(_error_body(exc), status_code=_status_for(exc), headers=headers,
+                                        media_type=response_media_type(request.headers))
                 await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Any) -> Any:
+        return HTMLResponse(offline_page(self.graphql_ide_html))
+
+    def _renders_ide(self, request: Request) -> bool:
+        # a browser opening /graphql: GraphiQL in development, 404 elsewhere (strawberry decides)
+        return self.should_render_graphql_ide(self.request_adapter_class(request))
+
+    async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # strawberry answers a malformed request in plain text; clients parse JSON errors
+        request = Request(scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = request_error_response(exc.status_code, exc.reason, headers=request.headers)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Any) -> Any:
+        sub_response = await super().get_sub_response(request)
+        sub_response.graphql_request = request  # create_response negotiates with the request's Accept
+        return sub_response
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        response_data = await super().process_result(request, result)
+        if is_request_error(result) and wants_graphql_response(request.headers):
+            response_data.pop("data", None)  # the spec: a request error has no data entry, and a 4xx status
+            request.state.graphql_request_error = True
+        return response_data
+
+    def create_response(self, response_data: Any, sub_response: Any) -> Any:
+        response = super().create_response(response_data, sub_response)
+        request = getattr(sub_response, "graphql_request", None)
+        if request is not None and wants_graphql_response(request.headers):
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            single = not isinstance(response_data, list)
+            if single and not sub_response.status_code and getattr(request.state, "graphql_request_error", False):
+                response.status_code = 400
+        return response
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            parsed = super().parse_json(data)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, JSONTooDeep):
+                raise ValidationError(ErrorCode.INVALID, f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+            raise
+        # a request, its operations/map/variables: objects (a batch: a list of objects); anything
+        # else would reach strawberry's `.get` and fail as a 500
+        if not (isinstance(parsed, dict) or (isinstance(parsed, list) and all(isinstance(i, dict) for i in parsed))):
+            raise HTTPException(400, f"Expected a JSON object (a batch: a list of objects), got {_json_kind(parsed)}.")
+        return parsed
 
     def decode_json(self, data: str | bytes) -> object:
         # every JSON body, multipart's operations and every websocket message passes here;
@@ -187,14 +271,6 @@ class ClipFlowGraphQL(GraphQL):
         if json_too_deep(data):
             raise JSONTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels", "", 0)
         return super().decode_json(data)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        try:
-            return super().parse_json(data)
-        except HTTPException as exc:
-            if isinstance(exc.__cause__, JSONTooDeep):
-                raise ValidationError(ErrorCode.INVALID, f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
-            raise
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -237,6 +313,17 @@ class ClipFlowGraphQL(GraphQL):
         refused = domain_error(ratelimit.exhausted(context.principal.daily_limit))
         error = GraphQLError(refused["message"], extensions=refused["extensions"])
         return [*ran, *(ExecutionResult(data=None, errors=[error]) for _ in batch[allowed:])]
+
+    async def execute_single(self, **kwargs: Any) -> ExecutionResult:
+        request_data = kwargs["request_data"]
+        if request_data.operation_name is None:
+            # strawberry would run the first operation of several; the spec says refuse
+            names = several_operations(request_data.query, max_tokens=self.settings.graphql_max_tokens)
+            if names:
+                raise HTTPException(
+                    400, f"The document holds several operations ({', '.join(names)}): name the one to run in `operationName`."
+                )
+        return await super().execute_single(**kwargs)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
@@ -313,11 +400,14 @@ def create_app(
         *upload_routes,  # resumable (tus) uploads
         *file_routes,  # signed downloads from local storage
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        *(ide_routes if settings.environment == "development" else []),  # GraphiQL's files, served locally
     ]
     from starlette.routing import WebSocketRoute
 
     routes.append(WebSocketRoute("/graphql", graphql_app))
     # debug off everywhere: its traceback page would show SQL text and bound parameters
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={SQLAlchemyError: internal_error})
+    middleware = [Middleware(ScopedCORS, origins=settings.cors_origins)] if settings.cors_origins else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
+                     exception_handlers={SQLAlchemyError: internal_error})
 
 

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # Emails of platform staff (feature flags); they must be verified and sign in with a session.
     platform_admins: list[str] = Field(default_factory=list)
 
+    # Browser origins allowed to call /graphql and /uploads (CORS), e.g. '["https://app.example.com"]';
+    # empty: no CORS headers, so only same-origin browser pages can read the answers.
+    cors_origins: list[str] = Field(default_factory=list)
+
     # The job sweeper: a pending job arq never got, and a processing job with no progress
     # (its worker died), are handed to arq again after these many seconds.
     job_stale_pending_s: int = 60

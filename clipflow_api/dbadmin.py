@@ -39,6 +39,18 @@ async def _create_if_missing(url: str) -> bool:
         await engine.dispose()
 
 
+async def run_on_server(*statements: str) -> None:
+    """Run statements on the maintenance database (CREATE/DROP DATABASE: outside a transaction)."""
+    admin, _ = _admin_url(get_settings().async_database_url)
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for sql in statements:
+                await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
 def create_database_if_missing() -> bool:
     """True when the database had to be created."""
     return asyncio.run(_create_if_missing(get_settings().async_database_url))

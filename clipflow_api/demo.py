@@ -71,7 +71,7 @@ async def _graphql(client: httpx.AsyncClient, query: str, variables: dict[str, A
 
 
 async def _upload(client: httpx.AsyncClient, path: Path) -> tuple[str, str]:
-    """tus: create, then send the file in 1 MB pieces; returns (video id, job id)."""
+    """tus: create, then send the file in 1 MB pieces; returns the (video, job) global ids."""
     data = path.read_bytes()
     meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
                     {"filename": path.name, "title": "Why startups fail (demo)"}.items())
@@ -114,9 +114,6 @@ async def _follow(ws_url: str, token: str, video_gid: str) -> str:
 
 
 async def run_demo(port: int | None = None) -> int:
-    from .graphql.media.types import Video
-    from .graphql.relay import global_id
-
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     logs = ROOT / ".clipflow"
@@ -139,8 +136,7 @@ async def run_demo(port: int | None = None) -> int:
                 raise SystemExit(f"sign-up refused: {signed['errors']}")
             client.headers["Authorization"] = f"Bearer {signed['token']}"
             console.print(f"Signed up {email}; uploading {SAMPLE.name} ({SAMPLE.stat().st_size / 1e6:.1f} MB) with tus")
-            video_id, job_id = await _upload(client, SAMPLE)
-            video_gid = global_id(Video, video_id)
+            video_gid, job_id = await _upload(client, SAMPLE)
             console.print(f"Video {video_gid} created, job {job_id} queued; following videoProgress over graphql-transport-ws")
             started = time.monotonic()
             status = await _follow(f"ws://127.0.0.1:{port}/graphql", signed["token"], video_gid)

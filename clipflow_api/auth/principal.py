@@ -8,8 +8,9 @@
   permissions are the member's, narrowed to the key's scopes, and each operation counts
   against a daily limit (the key's ``rate_limit``, capped by the workspace plan's
   ``api_requests_daily``; ``count_operations``).
-- ``X-Workspace-Id``: the workspace to act in. Default: an API key's own workspace; for a
-  session (or a personal key), the oldest workspace the user owns, else the oldest joined.
+- ``X-Workspace-Id``: the workspace to act in, by its global id (a raw UUID is still
+  accepted). Default: an API key's own workspace; for a session (or a personal key), the
+  oldest workspace the user owns, else the oldest joined.
 
 No credential: ``ANONYMOUS``. A bad credential: ``AuthError``; not a member of the chosen
 workspace: ``PermissionDenied``; over the daily limit: ``RateLimited``; a malformed
@@ -23,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from strawberry.relay import GlobalID
 
 from ..billing.plans import require_feature
 from ..config import get_settings
@@ -69,14 +72,23 @@ _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def _workspace_choice(value: str | None) -> uuid.UUID | None:
+    """The workspace ``X-Workspace-Id`` names: its global id, or (still accepted) a raw UUID."""
     if value is None or not value.strip():
         return None
+    value = value.strip()
     try:
-        return uuid.UUID(value.strip())
+        return uuid.UUID(value)
     except ValueError:
-        raise ValidationError(
-            ErrorCode.INVALID, "X-Workspace-Id must be a workspace id (a UUID).", "X-Workspace-Id"
-        ) from None
+        pass
+    try:
+        gid = GlobalID.from_id(value)
+        if gid.type_name == "Workspace":
+            return uuid.UUID(gid.node_id)
+    except (ValueError, TypeError):
+        pass
+    raise ValidationError(
+        ErrorCode.INVALID, "X-Workspace-Id must be a workspace's id (the `id` of a Workspace).", "X-Workspace-Id"
+    )
 
 
 def _credential(headers: Mapping[str, str]) -> tuple[str | None, bool]:

@@ -5,21 +5,36 @@ so concurrent sibling resolvers never share one.
 - ``ByIdLoader``: one row per id (None when missing, soft-deleted or not visible).
 - ``ListByKeyLoader``: every row per foreign key (small, bounded child lists).
 - ``ConnectionByKeyLoader``: one page per (parent id, filter, order, page args); keys that
-  share filter/order/page go into a single windowed statement (``relay.fetch_pages``).
+  share filter/order/page go into a single statement (``relay.fetch_pages``), paged by
+  keyset cursors over ``sort_keys`` (the ``order`` a loader declares, ending with the id).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import ColumnElement, Select, select
 from strawberry.dataloader import DataLoader
 
-from .relay import NODE_TYPES, Connection, NodeRule, Page, PageArgs, empty_page, fetch_pages, to_connection
+from .relay import (
+    NODE_TYPES,
+    Connection,
+    Cursors,
+    NodeRule,
+    Page,
+    PageArgs,
+    RowMatch,
+    SortKey,
+    descending,
+    empty_page,
+    fetch_pages,
+    to_connection,
+)
 
 if TYPE_CHECKING:
     from .context import Context
@@ -87,6 +102,7 @@ class ListQuery:
     page: PageArgs
     filter: Hashable = None
     sort: Hashable = None
+    only: RowMatch | None = None  # the rows a row-dependent read rule lets through, applied in SQL
 
 
 class ConnectionByKeyLoader(Loader):
@@ -102,9 +118,25 @@ class ConnectionByKeyLoader(Loader):
     def visible(self) -> list[ColumnElement[bool]]:
         return []
 
-    def order(self, query: ListQuery) -> Sequence[Any]:
+    def order(self, query: ListQuery) -> Sequence[SortKey]:
+        """The list's order (newest first unless overridden); ``sort_keys`` adds the id tie-break."""
         created = getattr(self.model, "created_at", None)
-        return (created.desc(), self.model.id.desc()) if created is not None else (self.model.id,)
+        return (descending(created),) if created is not None else ()
+
+    def sort_keys(self, query: ListQuery) -> tuple[SortKey, ...]:
+        """``order`` made total: ending with the id, so a cursor names exactly one position."""
+        keys = tuple(self.order(query))
+        if keys and keys[-1].column is self.model.id:
+            return keys
+        return (*keys, SortKey(self.model.id, keys[-1].descending if keys else False))
+
+    def cursors(self, query: ListQuery) -> Cursors:
+        """The cursors of this list in ``query``'s order, bound to both."""
+        keys = self.sort_keys(query)
+        scope = type(self).__name__ + ":" + ",".join(f"{k.column.key} {'desc' if k.descending else 'asc'}" for k in keys)
+        # a key of its own, derived from the secret key, so a cursor MAC can never stand for another signature
+        secret = hashlib.sha256(b"clipflow connection cursor\0" + self.ctx.settings.secret_key.encode()).digest()
+        return Cursors(keys, scope, secret)
 
     async def batch_load(self, keys: list[tuple[Any, ListQuery]]) -> Sequence[Page]:
         groups: dict[ListQuery, list[Any]] = defaultdict(list)
@@ -113,8 +145,11 @@ class ConnectionByKeyLoader(Loader):
         results: dict[tuple[Any, ListQuery], Page] = {}
         async with self.ctx.session() as session:
             for query, parents in groups.items():
+                base = self.base(query)
+                if query.only is not None:
+                    base = base.where(query.only.where(self.ctx.principal, self.model))
                 pages = await fetch_pages(
-                    session, self.base(query), self.model, type(self).key, parents, self.order(query), query.page
+                    session, base, self.model, type(self).key, parents, self.sort_keys(query), query.page
                 )
                 for parent in parents:
                     results[(parent, query)] = pages.get(parent) or empty_page()
@@ -167,14 +202,15 @@ async def load_connection(
     filter: Hashable = None,
     sort: Hashable = None,
 ) -> Connection:
-    page_args = PageArgs.of(first=first, after=after, last=last, before=before)
     rule, principal = _rule(type_), info.context.principal
     decided = rule.allows_type(principal) if rule is not None else True
+    # row-dependent (your own rows): the rule filters in SQL, so pages are full and counts true
+    only = rule.unless if decided is None and rule is not None else None
+    instance = info.context.loader(loader)
+    query = ListQuery(page=PageArgs(), filter=filter, sort=sort, only=only)
+    cursors = instance.cursors(query)
+    query = replace(query, page=PageArgs.of(first=first, after=after, last=last, before=before, cursors=cursors))
     if decided is False:
-        return to_connection(empty_page(), type_.from_row, page_args)
-    query = ListQuery(page=page_args, filter=filter, sort=sort)
-    page = await info.context.loader(loader).load((parent, query))
-    if decided is None:  # row-dependent (your own rows): keep those the rule accepts
-        kept = [(r, pos) for r, pos in zip(page.rows, page.positions) if rule.allows(principal, r)]
-        page = Page([r for r, _ in kept], [pos for _, pos in kept], page.total)
-    return to_connection(page, type_.from_row, page_args)
+        return to_connection(empty_page(), type_.from_row, cursors)
+    page = await instance.load((parent, query))
+    return to_connection(page, type_.from_row, cursors)

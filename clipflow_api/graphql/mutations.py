@@ -1,6 +1,6 @@
 """What every mutation shares: payload types, the commit boundary, audit, input checks.
 
-A mutation opens its own session (``ctx.session()``), calls services or changes rows,
+A mutation opens its own session (``ctx.write_session()``), calls services or changes rows,
 records an audit entry, and commits at the end: services only flush. Jobs created in the
 transaction (``jobs.service.create_job``) are handed to arq only after the commit, and
 dropped with a rollback. A ``DomainError`` rolls everything back and comes back in the
@@ -56,7 +56,7 @@ class Refused(Exception):
 @asynccontextmanager
 async def unit_of_work(info: Any) -> AsyncIterator[AsyncSession]:
     """A session for one mutation: committed at the end (then its jobs enqueued), rolled back on any error."""
-    async with info.context.session() as session:
+    async with info.context.write_session() as session:
         try:
             yield session
         except BaseException:

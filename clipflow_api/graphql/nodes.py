@@ -11,7 +11,7 @@ malformed id also resolves to null.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -26,7 +26,7 @@ from .media import types as med_t
 from .projects import loaders as prj_l
 from .projects import types as prj_t
 from ..permissions import PERMISSIONS
-from .relay import MAX_PAGE_SIZE, NODE_TYPES, NodeRule, register_node, resolve_node
+from .relay import MAX_PAGE_SIZE, NODE_TYPES, NodeRule, RowMatch, register_node, resolve_node
 from .social import loaders as soc_l
 from .social import types as soc_t
 from .system import loaders as sys_l
@@ -36,12 +36,11 @@ from .templates import types as tpl_t
 from .workspaces import loaders as ws_l
 from .workspaces import types as ws_t
 
-def _own(column: str) -> Any:
-    return lambda principal, row: getattr(row, column) == principal.user_id
+def _own(column: str) -> RowMatch:
+    return RowMatch(column, "user_id")
 
 
-def _system(principal: Any, row: Any) -> bool:
-    return row.workspace_id is None
+_system = RowMatch("workspace_id")  # NULL workspace: a system row
 
 
 OPEN = NodeRule()  # the loader's visibility is the whole rule (own rows, catalogues)

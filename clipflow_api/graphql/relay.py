@@ -1,25 +1,33 @@
 """Relay plumbing: global ids, ``node``/``nodes`` lookups, and cursor connections.
 
-Connections page in SQL, not in Python: one windowed query per connection level
-(``row_number()``/``count()`` over the parent) serves every parent in a dataloader batch,
-so ``videos { clips(first: 10) }`` costs one statement for all videos. Cursors are opaque
-row positions within the filtered, sorted list. ``first``/``last`` above
-``MAX_PAGE_SIZE`` are refused (by the cost rule before execution, and here for values
-passed as variables), never silently clamped.
+Connections page in SQL, not in Python: one statement per connection level serves every
+parent in a dataloader batch, so ``videos { clips(first: 10) }`` costs one statement for
+all videos. Cursors are keyset cursors: the cursor row's sort-key values (the id always
+last, so the order is total), signed with the secret key and bound to the connection and
+its sort order, so a row inserted or deleted between two fetches never shifts a page and
+a deep page costs no OFFSET. NULLs sort last in both directions; the cursor comparison
+(``SortKey.past``) follows the same rule. ``first``/``last`` above ``MAX_PAGE_SIZE`` are
+refused (by the cost rule before execution, and here for values passed as variables),
+never silently clamped.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, null, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from strawberry import relay
@@ -30,7 +38,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 MAX_PAGE_SIZE = 100
-_CURSOR_PREFIX = "cursor:"
+DEFAULT_PAGE_SIZE = 20
 
 T = TypeVar("T")
 Node = relay.Node
@@ -38,19 +46,138 @@ GlobalID = relay.GlobalID
 PageInfo = relay.PageInfo
 
 
+# --- sort keys and keyset cursors --------------------------------------------------------
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a connection's order; NULLs come last whichever the direction."""
+
+    column: Any  # a mapped attribute of the connection's model
+    descending: bool = False
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.column.expression.nullable)
+
+    def window(self, forward: bool) -> Any:
+        """ORDER BY term: the order itself when paging forward, its mirror image backward."""
+        up = forward != self.descending
+        term = self.column.asc() if up else self.column.desc()
+        if self.nullable:  # only where it matters: NOT NULL keys keep their index order
+            term = term.nulls_last() if forward else term.nulls_first()
+        return term
+
+    def past(self, value: Any, forward: bool) -> ColumnElement[bool]:
+        """Rows whose key lies strictly after (``forward``) or before ``value`` in this order."""
+        up = forward != self.descending
+        if value is None:  # NULLs are last: nothing follows them, every non-NULL precedes them
+            return false() if forward else self.column.is_not(None)
+        beyond = self.column > value if up else self.column < value
+        return or_(beyond, self.column.is_(None)) if forward and self.nullable else beyond
+
+    def same(self, value: Any) -> ColumnElement[bool]:
+        return self.column.is_(None) if value is None else self.column == value
+
+
+def ascending(column: Any) -> SortKey:
+    """Smallest first (NULLs last)."""
+    return SortKey(column)
+
+
+def descending(column: Any) -> SortKey:
+    """Largest first (NULLs last)."""
+    return SortKey(column, descending=True)
+
+
+def beyond_cursor(keys: Sequence[SortKey], values: Sequence[Any], forward: bool) -> ColumnElement[bool]:
+    """Rows strictly after (``forward``) or before the cursor row, in the order of ``keys``."""
+    if len({k.descending for k in keys}) == 1 and not any(k.nullable or v is None for k, v in zip(keys, values)):
+        # one direction, no NULLs: a row-value comparison, which a (key, id) index serves
+        row = tuple_(*(k.column for k in keys))
+        cursor = tuple_(*(literal(v, k.column.type) for k, v in zip(keys, values)))
+        return row > cursor if forward != keys[0].descending else row < cursor
+    terms: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values):
+        terms.append(and_(*equal, key.past(value, forward)))
+        equal.append(key.same(value))
+    return or_(*terms)
+
+
+def _dump(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {"u": str(value)}
+    raise TypeError(f"cannot put a {type(value).__name__} in a cursor")
+
+
+_LOADS: dict[str, Callable[[str], Any]] = {"t": datetime.fromisoformat, "d": date.fromisoformat, "n": Decimal, "u": uuid.UUID}
+
+
+def _load(value: Any) -> Any:
+    if isinstance(value, dict):
+        [(kind, text)] = value.items()
+        return _LOADS[kind](text)
+    return value
+
+
+@dataclass(frozen=True)
+class Cursors:
+    """Cursors of one connection and sort order (``scope``): the row's sort-key values, with
+    an HMAC over scope and values, so an edited cursor or one from another list is refused."""
+
+    keys: tuple[SortKey, ...]
+    scope: str
+    secret: bytes = field(repr=False)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self.secret, self.scope.encode() + b"\0" + payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, row: Any) -> str:
+        values = [_dump(getattr(row, k.column.key)) for k in self.keys]
+        payload = json.dumps(values, separators=(",", ":")).encode()
+        mac = self._mac(payload)
+        return base64.urlsafe_b64encode(payload).decode() + "." + base64.urlsafe_b64encode(mac).decode()
+
+    def decode(self, cursor: str | None) -> tuple[Any, ...] | None:
+        if cursor is None:
+            return None
+        try:
+            payload_text, mac_text = cursor.split(".")
+            payload = base64.urlsafe_b64decode(payload_text.encode())
+            mac = base64.urlsafe_b64decode(mac_text.encode())
+        except (ValueError, binascii.Error):
+            raise BadRequestError("Invalid cursor: not a cursor this API issued.") from None
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise BadRequestError("Invalid cursor: it was altered, or belongs to another list or sort order.")
+        values = tuple(_load(v) for v in json.loads(payload))
+        if len(values) != len(self.keys):
+            raise BadRequestError("Invalid cursor: it belongs to another list or sort order.")
+        return values
+
+
 # --- page arguments ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PageArgs:
-    """Validated connection arguments; ``after``/``before`` are 1-based row positions."""
+    """Validated connection arguments; ``after``/``before`` are the cursor rows' sort-key values."""
 
     first: int | None = None
-    after: int | None = None
+    after: tuple[Any, ...] | None = None
     last: int | None = None
-    before: int | None = None
+    before: tuple[Any, ...] | None = None
 
     @classmethod
-    def of(cls, *, first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    def of(
+        cls, *, first: int | None, after: str | None, last: int | None, before: str | None, cursors: Cursors
+    ) -> PageArgs:
         for name, value in (("first", first), ("last", last)):
             if value is not None and value < 0:
                 raise BadRequestError(f"`{name}` must not be negative.")
@@ -60,29 +187,7 @@ class PageArgs:
             raise BadRequestError("Pass either `first` or `last`, not both.")
         if first is None and last is None:
             first = DEFAULT_PAGE_SIZE
-        return cls(first=first, after=decode_cursor(after), last=last, before=decode_cursor(before))
-
-
-DEFAULT_PAGE_SIZE = 20
-
-
-def encode_cursor(position: int) -> str:
-    return base64.b64encode(f"{_CURSOR_PREFIX}{position}".encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.b64decode(cursor.encode(), validate=True).decode()
-        if not raw.startswith(_CURSOR_PREFIX):
-            raise ValueError
-        value = int(raw[len(_CURSOR_PREFIX):])
-        if value < 0:
-            raise ValueError
-        return value
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequestError("Invalid cursor.") from None
+        return cls(first=first, after=cursors.decode(after), last=last, before=cursors.decode(before))
 
 
 # Connection arguments, shared by every connection field.
@@ -115,30 +220,25 @@ class Connection(Generic[T]):
 
 @dataclass
 class Page:
-    """One parent's slice of a windowed query: rows, their positions, and the total."""
+    """One parent's page: its rows in list order, the list's total, and whether rows lie beyond."""
 
-    rows: list[Any]
-    positions: list[int]
-    total: int
+    rows: list[Any] = field(default_factory=list)
+    total: int = 0
+    has_previous: bool = False
+    has_next: bool = False
 
 
 def empty_page() -> Page:
-    return Page([], [], 0)
+    return Page()
 
 
-def to_connection(page: Page, convert: Callable[[Any], Any], args: PageArgs) -> Connection:
-    edges = [Edge(cursor=encode_cursor(pos), node=convert(row)) for row, pos in zip(page.rows, page.positions)]
-    if page.positions:
-        start, end = page.positions[0], page.positions[-1]
-        has_prev, has_next = start > 1, end < page.total
-    else:
-        has_prev = bool(args.after)
-        has_next = False
+def to_connection(page: Page, convert: Callable[[Any], Any], cursors: Cursors) -> Connection:
+    edges = [Edge(cursor=cursors.encode(row), node=convert(row)) for row in page.rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=has_prev,
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
@@ -152,49 +252,99 @@ async def fetch_pages(
     model: Any,
     partition: Any,
     parent_ids: Sequence[Any],
-    order_by: Sequence[Any],
+    keys: Sequence[SortKey],
     args: PageArgs,
 ) -> dict[Any, Page]:
-    """Page ``base`` (a ``select(model)`` with filters) per ``partition`` value, in one statement."""
-    if partition is None:  # a root list (global catalogues): one partition, parent key None
-        rn = func.row_number().over(order_by=list(order_by)).label("_rn")
-        total = func.count().over().label("_total")
-        inner = base.add_columns(rn, total).subquery()
-    else:
-        rn = func.row_number().over(partition_by=partition, order_by=list(order_by)).label("_rn")
-        total = func.count().over(partition_by=partition).label("_total")
-        inner = base.where(partition.in_(list(parent_ids))).add_columns(rn, total).subquery()
-    entity = aliased(model, inner)
-    conds = []
-    if args.after is not None:
-        conds.append(inner.c._rn > args.after)
-    if args.before is not None:
-        conds.append(inner.c._rn < args.before)
-    if args.first is not None:
-        conds.append(inner.c._rn <= (args.after or 0) + args.first)
-    if args.last is not None:
-        upper = (args.before - 1) if args.before is not None else inner.c._total
-        conds.append(inner.c._rn > upper - args.last)
-    parent_attr = partition.key if partition is not None else None
-    stmt = select(entity, inner.c._rn, inner.c._total).where(*conds).order_by(inner.c._rn)
+    """Page ``base`` (a ``select(model)`` with filters) per ``partition`` value, in one statement.
+
+    Per parent, an aggregate counts the list and the rows each cursor lets through (so
+    ``totalCount`` and both ``has*Page`` hold for an empty page and for ``first: 0``), and
+    is outer-joined to the ranked rows past the cursors, the first ``first`` (or, ranked in
+    the mirrored order, the last ``last``) of them."""
+    forward = args.last is None
+    limit = args.first if forward else args.last
+    if partition is not None:  # None: a root list (global catalogues), one page keyed None
+        base = base.where(partition.in_(list(parent_ids)))
+    after = beyond_cursor(keys, args.after, forward=True) if args.after is not None else None
+    before = beyond_cursor(keys, args.before, forward=False) if args.before is not None else None
+    window = [c for c in (after, before) if c is not None]
+
+    def passing(cond: ColumnElement[bool] | None) -> Any:
+        return func.count().filter(cond) if cond is not None else func.count()
+
+    counts = base.with_only_columns(
+        (partition if partition is not None else null()).label("page_parent"),
+        func.count().label("page_total"),
+        passing(and_(*window) if window else None).label("page_window"),
+        passing(after).label("page_after"),  # rows past the `after` cursor
+        passing(before).label("page_before"),  # rows short of the `before` cursor
+        maintain_column_froms=True,
+    )
+    if partition is not None:
+        counts = counts.group_by(partition)
+    counts_sq = counts.subquery()
+    rank = func.row_number().over(partition_by=partition, order_by=[k.window(forward) for k in keys])
+    ranked = base.where(*window).add_columns(rank.label("page_rank")).subquery()
+    page_sq = select(ranked).where(ranked.c.page_rank <= limit).subquery()
+    entity = aliased(model, page_sq)
+    on = getattr(entity, partition.key) == counts_sq.c.page_parent if partition is not None else true()
+    stmt = (
+        select(counts_sq.c.page_parent, counts_sq.c.page_total, counts_sq.c.page_window, counts_sq.c.page_after, counts_sq.c.page_before, entity)
+        .select_from(counts_sq)
+        .outerjoin(entity, on)
+        .order_by(page_sq.c.page_rank)
+    )
     pages: dict[Any, Page] = {}
-    for row, position, count in (await session.execute(stmt)).all():
-        parent = getattr(row, parent_attr) if parent_attr else None
-        page = pages.setdefault(parent, Page([], [], count))
-        page.rows.append(row)
-        page.positions.append(position)
+    sizes: dict[Any, tuple[int, int, int, int]] = {}
+    for parent, total, in_window, n_after, n_before, row in (await session.execute(stmt)).all():
+        page = pages.setdefault(parent, Page(total=total))
+        sizes[parent] = (total, in_window, n_after, n_before)
+        if row is not None:
+            page.rows.append(row)
+    for parent, page in pages.items():
+        total, in_window, n_after, n_before = sizes[parent]
+        head, tail = total - n_after, total - n_before  # rows at/before `after`, at/after `before`
+        cut = in_window > len(page.rows)  # the window holds rows this page left out
+        if forward:
+            page.has_previous, page.has_next = head > 0, cut or tail > 0
+        else:
+            page.rows.reverse()
+            page.has_previous, page.has_next = cut or head > 0, tail > 0
     return pages
 
 
 # --- global ids and node lookup -----------------------------------------------------------
 
 @dataclass(frozen=True)
+class RowMatch:
+    """A row condition that reads the same on a loaded row and in SQL: ``column`` equals the
+    principal's ``principal_attr`` (with ``principal_attr`` None: ``column`` is NULL)."""
+
+    column: str
+    principal_attr: str | None = None
+
+    def __call__(self, principal: Any, row: Any) -> bool:
+        value = getattr(row, self.column)
+        if self.principal_attr is None:
+            return value is None
+        mine = getattr(principal, self.principal_attr)
+        return mine is not None and value == mine
+
+    def where(self, principal: Any, model: Any) -> ColumnElement[bool]:
+        column = getattr(model, self.column)
+        if self.principal_attr is None:
+            return column.is_(None)
+        mine = getattr(principal, self.principal_attr)
+        return column == mine if mine is not None else false()
+
+
+@dataclass(frozen=True)
 class NodeRule:
     """Who may read a node by id: the permission its lists require (``None``: only what the
-    loader shows), waived for rows ``unless(principal, row)`` accepts (your own, system rows)."""
+    loader shows), waived for rows ``unless`` matches (your own, system rows)."""
 
     permission: str | None = None
-    unless: Callable[[Any, Any], bool] | None = None
+    unless: RowMatch | None = None
 
     def allows_type(self, principal: Any) -> bool | None:
         """True/False when the type alone decides; None when it depends on the row."""

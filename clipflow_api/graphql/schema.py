@@ -18,6 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from ..config import Settings, get_settings
 from . import nodes
+from .context import RequestSessionScope
 from .accounts.mutations import AccountMutations
 from .accounts.queries import AccountQueries
 from .billing.queries import BillingQueries
@@ -26,7 +27,7 @@ from .inputcheck import InputCheck
 from .limits import QueryCostLimiter
 from .media.mutations import MediaMutations
 from .projects.mutations import ProjectMutations
-from .subscriptions import Subscription
+from .subscriptions import SharedEventExecution, Subscription
 from .system.mutations import SystemMutations
 from .system.queries import SystemQueries
 from .templates.mutations import TemplateMutations
@@ -61,6 +62,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=s.graphql_max_aliases),
         lambda: QueryCostLimiter(max_cost=s.graphql_max_cost, max_mutations=s.graphql_max_mutations),
         InputCheck,
+        RequestSessionScope,
     ]
     if not introspection_enabled(settings):
         from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -74,6 +76,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         types=nodes.NODE_CLASSES,
         extensions=extensions,
+        # a progress event reaching many subscribers executes once per distinct operation (graphql.subscriptions)
+        execution_context_class=SharedEventExecution,
         config=StrawberryConfig(
             disable_field_suggestions=True,
             batching_config={"max_operations": settings.graphql_max_batch},

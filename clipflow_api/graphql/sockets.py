@@ -17,7 +17,12 @@ is never taken as settled:
   error); a socket with no operation for ``ws_idle_timeout_s`` is closed (4408).
 
 Both protocols (graphql-transport-ws and the legacy graphql-ws) go through the same
-``SocketRegistry``; the two handler classes only adapt their message shapes.
+``SocketRegistry``; the two handler classes only adapt their message shapes. An operation
+refused here is answered like any subscription that cannot start (the rule in
+``graphql.subscriptions``): one ``error`` message for its id, nothing after it. A refused
+socket is closed with its reason in the close frame, which the stock clients report
+(graphql-ws: the ``CloseEvent`` given to ``sink.error``; gql: the cause of
+``TransportConnectionFailed``); the legacy protocol also sends ``connection_error`` first.
 """
 
 from __future__ import annotations

@@ -5,19 +5,40 @@ The job or video is looked up under the caller's workspace first (RLS): another
 workspace's id gets the same "not found" error as a missing one. The stream ends after a
 ``completed``, ``failed`` or ``cancelled`` event. The subscription listens before it
 reads the current state, so an event published in between is not lost: the current
-state goes out first, then everything newer. All subscriptions of a process share one
-Redis pub/sub connection (``clipflow_api.pubsub.PubSubHub``).
+state goes out first (for a video still being processed too), then everything newer.
+All subscriptions of a process share one Redis pub/sub connection
+(``clipflow_api.pubsub.PubSubHub``).
+
+How a subscription fails, one rule for every failure and both protocols: whatever keeps a
+subscription from starting (an invalid id, a missing or another workspace's job or video,
+a missing permission, the API key's daily limit, too many subscriptions) is answered with
+a single ``error`` message carrying the GraphQL errors, and nothing more for that id: no
+``next``, no ``complete``. That is graphql-transport-ws's "operation execution error"
+before the stream starts; graphql-ws's client hands it to ``sink.error`` (its
+``iterate()`` throws), Apollo's ``GraphQLWsLink`` turns it into an ``ApolloError`` with
+``graphQLErrors``, gql raises ``TransportQueryError``, so every client reports a failed
+subscription rather than an empty event. The checks therefore run in the resolver before
+it returns its stream: graphql-core reports what is raised there as a pre-execution error
+(``error``), while an error raised inside the stream would arrive as ``next`` with
+errors. Refusals of the socket layer (``graphql.sockets``) use the same message.
+
+Fan-out: a Redis message becomes one ``ProgressEvent`` object for all its listeners
+(``_decode`` is memoised on the message), and ``SharedEventExecution`` executes each
+distinct operation (document, operation name, variables) on such an event once, handing
+the result to every subscriber that asked the same; only the send stays per socket.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import select
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from ..jobs.progress import job_channel, video_channel
 from ..models import Job as JobRow
@@ -56,25 +77,88 @@ class ProgressEvent:
         )
 
 
-async def _stream(info: Any, channel: str, current: Any) -> AsyncGenerator[ProgressEvent, None]:
+class _SharedEvent(ProgressEvent):
+    """A progress event handed to every listener of its channel, with the results of the operations run on it."""
+
+    results: dict[tuple[Any, ...], Any]
+
+
+@functools.lru_cache(maxsize=512)
+def _decode(data: bytes) -> _SharedEvent | None:
+    """One event object per Redis message, however many subscribers receive it."""
+    try:
+        event = json.loads(data)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    shared = _SharedEvent.from_event(event)
+    shared.results = {}
+    return shared  # type: ignore[return-value]
+
+
+class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
+    """Executes an operation on a shared event once; subscribers with the same operation get that result.
+
+    The result of a progress event depends only on the event and the operation: the
+    caller's rights were checked when the subscription started, and an event's fields are
+    plain values.
+    """
+
+    _operation_key: tuple[Any, ...] | None = None
+    _shared: _SharedEvent | None = None
+
+    def operation_key(self) -> tuple[Any, ...]:
+        """What makes two subscriptions' results on one event equal: document, operation name, variables."""
+        if self._operation_key is None:
+            source = self.operation.loc.source.body if self.operation.loc else id(self.operation)
+            name = self.operation.name.value if self.operation.name else None
+            self._operation_key = (source, name, json.dumps(self.variable_values, sort_keys=True, default=str))
+        return self._operation_key
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        if isinstance(payload, _SharedEvent):
+            known = payload.results.get(self.operation_key())
+            if known is not None:
+                return _Executed(known)  # no per-event executor to build: the result exists
+        executor = super().build_per_event_executor(payload)
+        executor._shared = payload if isinstance(payload, _SharedEvent) else None
+        return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        result = super().execute_operation(serially)
+        # An event's fields are plain values, so its result is ready at once; one with errors
+        # (or, should a field ever await, one not ready) stays this subscriber's own.
+        if self._shared is not None and not self.is_awaitable(result) and not result.errors:
+            self._shared.results[self.operation_key()] = result
+        return result
+
+
+class _Executed:
+    """Stands in for a per-event executor whose result is already known."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return self.result
+
+
+async def _stream(
+    info: Any, channel: str, current: Callable[[], Awaitable[ProgressEvent]],
+) -> AsyncGenerator[ProgressEvent, None]:
     # The process's one shared pub/sub connection (clipflow_api.pubsub), not one per subscription.
     async with info.context.pubsub.listen(channel) as events:
         initial = await current()  # after subscribing: nothing published meanwhile is missed
-        if initial is not None:
-            yield initial
-            if initial.status in TERMINAL:
-                return
+        yield initial
+        if initial.status in TERMINAL:
+            return
         while True:
-            data = await events.get()
-            try:
-                event = json.loads(data)
-            except (TypeError, ValueError):
+            shared = _decode(await events.get())
+            if shared is None:
                 continue
-            if not isinstance(event, dict):
-                continue
-            out = ProgressEvent.from_event(event)
-            yield out
-            if out.status in TERMINAL:
+            yield shared
+            if shared.status in TERMINAL:
                 return
 
 
@@ -93,10 +177,11 @@ class Subscription:
     async def job_progress(
         self, info: strawberry.Info, job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
     ) -> AsyncGenerator[ProgressEvent, None]:
+        # checked before the stream starts: a refusal is the operation's `error` message (see the module docstring)
         _, jid = parse_global_id(job_id, expected=Job)
         await _visible(info, JobRow, jid, "No such job.")
 
-        async def current() -> ProgressEvent | None:
+        async def current() -> ProgressEvent:
             row = await _visible(info, JobRow, jid, "No such job.")
             return ProgressEvent(
                 job_id=global_id(Job, row.id), video_id=global_id(Video, row.video_id) if row.video_id else None,
@@ -104,8 +189,7 @@ class Subscription:
                 at=row.updated_at.isoformat() if row.updated_at else None,
             )
 
-        async for event in _stream(info, job_channel(jid), current):
-            yield event
+        return _stream(info, job_channel(jid), current)  # type: ignore[return-value]
 
     @strawberry.subscription(description="Processing progress of one video until it completes or fails.", permission_classes=[Require("video:read")])
     async def video_progress(
@@ -114,20 +198,22 @@ class Subscription:
         _, vid = parse_global_id(video_id, expected=Video)
         await _visible(info, VideoRow, vid, "No such video.")
 
-        async def current() -> ProgressEvent | None:
+        async def current() -> ProgressEvent:
             async with info.context.session() as session:
                 row = await session.get(VideoRow, vid)
                 if row is None or row.deleted_at is not None:
                     raise GraphQLError("No such video.", extensions={"code": "NOT_FOUND"})
-                if row.status not in ("completed", "failed"):
-                    return None  # still running: the next event says where it is
-                last_job = await session.scalar(
-                    select(JobRow.id).where(JobRow.video_id == vid).order_by(JobRow.created_at.desc()).limit(1)
-                )
+                last_job = (await session.execute(
+                    select(JobRow.id, JobRow.progress_message, JobRow.updated_at)
+                    .where(JobRow.video_id == vid).order_by(JobRow.created_at.desc()).limit(1)
+                )).first()
+            running = row.status not in TERMINAL
             return ProgressEvent(
-                job_id=global_id(Job, last_job) if last_job else "", video_id=global_id(Video, row.id), status=row.status,
-                step=None, progress=row.processing_progress, message=None, error=row.error_message, at=None,
+                job_id=global_id(Job, last_job.id) if last_job else "", video_id=global_id(Video, row.id), status=row.status,
+                step=None, progress=row.processing_progress,
+                # while it runs, its job's last words say where it is; a finished video speaks through `error`
+                message=last_job.progress_message if running and last_job else None, error=row.error_message,
+                at=last_job.updated_at.isoformat() if running and last_job and last_job.updated_at else None,
             )
 
-        async for event in _stream(info, video_channel(vid), current):
-            yield event
+        return _stream(info, video_channel(vid), current)  # type: ignore[return-value]

@@ -78,6 +78,7 @@ class Post(Base):
     __table_args__ = (
         Index("idx_posts_workspace", "workspace_id"),
         Index("idx_posts_social_account", "social_account_id"),
+        Index("idx_posts_clip", "clip_id"),
         Index("idx_posts_scheduled", "scheduled_at", postgresql_where=text("status = 'scheduled'")),
         Index("idx_posts_status", "status"),
     )

@@ -20,7 +20,7 @@ from ..billing.plans import plan_of_workspace
 from ..errors import DomainError, ErrorCode, PermissionDenied, ValidationError
 from ..jobs import service as jobs
 from ..models import Job, Video
-from . import repository
+from .sniff import REFUSED_MESSAGE, SNIFF_BYTES, media_container
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".wmv"}
 STYLES = ("hormozi", "minimal", "bold", "karaoke")
@@ -61,6 +61,9 @@ async def create_video_from_file(
     if size > limit:
         raise DomainError(ErrorCode.FILE_TOO_LARGE,
                           f"The file is {size / 1024 / 1024:.0f} MB; your plan accepts up to {limit // 1024 // 1024} MB.", "file")
+    with path.open("rb") as head:
+        if media_container(head.read(SNIFF_BYTES)) is None:  # refused before anything is stored
+            raise DomainError(ErrorCode.INVALID, REFUSED_MESSAGE, "file")
     suffix = PurePosixPath(filename).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         suffix = ".mp4"  # the name is only a hint; the worker probes the content

@@ -5,7 +5,15 @@ A client creates an upload (``POST /uploads`` with ``Upload-Length`` and
 ``PATCH`` requests at the offset the server reports (``HEAD``); a dropped connection
 resumes where it stopped. When the last byte arrives the server stores the file, creates
 the video and its processing job, and answers with ``ClipFlow-Video-Id`` and
-``ClipFlow-Job-Id``. The plan's upload limit applies at creation, before any byte is sent.
+``ClipFlow-Job-Id`` (global ids, as everywhere in the API). The plan's upload limit applies at
+creation, before any byte is sent.
+
+A PATCH keeps what arrived: the bytes are written as they stream, and when the client
+disconnects mid-body the offset of what was written is recorded (tus core's recommendation),
+so a client that sends the whole file in one PATCH can resume it. Only media files are
+accepted: a ``filetype`` in the metadata that is not video or audio is refused at creation,
+and the first bytes are sniffed (``sniff.media_container``) as soon as they arrive; a file
+that is not a media container is refused (415) and forgotten, nothing stored.
 
 State lives in Redis (one hash per upload) and the partial bytes on the API host's disk
 (``UPLOAD_DIR``), so resumption needs the same host (sticky sessions behind a load
@@ -28,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from redis.exceptions import LockError
+from strawberry.relay import GlobalID
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -41,6 +50,7 @@ from ..errors import DomainError
 from ..graphql.inputcheck import invalid_character
 from ..jobs.service import commit_and_enqueue
 from . import service
+from .sniff import REFUSED_MESSAGE, SNIFF_BYTES, is_media_file_type, media_container
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +134,8 @@ async def create(request: Request) -> Response:
             raise ValueError("Upload-Length must be positive")
     except (KeyError, ValueError) as exc:
         return _error(400, f"Bad upload request: {exc}")
+    if not is_media_file_type(meta.get("filetype")):
+        return _error(415, REFUSED_MESSAGE)
     async with tenant_session(request.app.state.session_factory, workspace_id=principal.workspace_id,
                               user_id=principal.user_id) as s:
         limit = await service.upload_limit_bytes(s, principal.workspace_id)
@@ -241,15 +253,26 @@ async def _append(request: Request, upload_id: str, state: dict[str, str], princ
         await _forget_upload(request.app.state.redis, upload_id, state["user_id"], path)
         return _error(404, "No such upload (it may have expired).")
     written = offset
+    sniffed = offset >= SNIFF_BYTES  # the head was checked by an earlier PATCH
     with path.open("r+b") as out:
         out.seek(offset)
         out.truncate()
-        async for chunk in request.stream():
-            if written + len(chunk) > length:
-                out.truncate(offset)
-                return _error(413, "More bytes than Upload-Length")
-            out.write(chunk)
-            written += len(chunk)
+        try:
+            async for chunk in request.stream():
+                if written + len(chunk) > length:
+                    out.truncate(offset)
+                    return _error(413, "More bytes than Upload-Length")
+                out.write(chunk)
+                out.flush()  # on disk as it streams: the recorded offset never runs ahead of the file
+                written += len(chunk)
+                if not sniffed and written >= min(SNIFF_BYTES, length):
+                    if media_container(_head(path)) is None:
+                        await _forget_upload(request.app.state.redis, upload_id, state["user_id"], path)
+                        return _error(415, REFUSED_MESSAGE)
+                    sniffed = True
+        except ClientDisconnect:
+            # an ordinary event for a resumable upload: keep what arrived, no traceback
+            log.info("upload %s: client disconnected at byte %d of %d; kept for resumption", upload_id, written, length)
     redis = request.app.state.redis
     await redis.hset(_key(upload_id), "offset", written)
     await redis.expire(_key(upload_id), _stale_s(request.app.state.settings))
@@ -257,6 +280,11 @@ async def _append(request: Request, upload_id: str, state: dict[str, str], princ
     if written < length:
         return Response(status_code=204, headers=headers)
     return await _complete(request, upload_id, state, principal, path, headers)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as part:
+        return part.read(SNIFF_BYTES)
 
 
 async def _complete(request: Request, upload_id: str, state: dict[str, str], principal: Any, path: Path,
@@ -279,7 +307,9 @@ async def _complete(request: Request, upload_id: str, state: dict[str, str], pri
         raise
     finally:
         await _forget_upload(app.redis, upload_id, state["user_id"], path)
-    return Response(status_code=204, headers={**headers, "ClipFlow-Video-Id": str(video.id), "ClipFlow-Job-Id": str(job.id)})
+    # the global ids of the Video and Job types: what `node(id:)` and every other field take
+    ids = {"ClipFlow-Video-Id": str(GlobalID("Video", str(video.id))), "ClipFlow-Job-Id": str(GlobalID("Job", str(job.id)))}
+    return Response(status_code=204, headers={**headers, **ids})
 
 
 async def terminate(request: Request) -> Response:

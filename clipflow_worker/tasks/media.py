@@ -163,7 +163,6 @@ async def _import_if_needed(run: JobRun, video: Video) -> None:
 
 async def _process(run: JobRun) -> dict[str, Any]:
     video = await _load_video(run)
-    storage = run.ctx["storage"]
     with tempfile.TemporaryDirectory(prefix="clipflow-job-") as tmp:
         options = await _options(run, Path(tmp))
         await _import_if_needed(run, video)

@@ -21,7 +21,6 @@ from clipflow_api.errors import (
     ValidationError,
 )
 from clipflow_api.models import TeamMember
-from clipflow_api.models.billing import Subscription
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from clipflow_api.workspaces import service as workspaces
 

@@ -19,7 +19,7 @@ UPDATE_CANVAS = (f"mutation($p: ID!, $c: String!, $i: CanvasInput!) {{ r: projec
 REMOVE = (f"mutation($p: ID!, $c: String!) {{ r: projectCanvasRemove(projectId: $p, canvasId: $c) "
           f"{{ project {{ activeCanvasId {CANVAS} }} errors {{ field code message }} }} }}")
 ELEMENT = "id canvasId name x y opacity properties isSynced syncGroup"
-CREATE_ELEMENT = (f"mutation($p: ID!, $i: TimelineElementInput!) {{ r: timelineElementCreate(projectId: $p, input: $i) "
+CREATE_ELEMENT = (f"mutation($p: ID!, $i: TimelineElementCreateInput!) {{ r: timelineElementCreate(projectId: $p, input: $i) "
                   f"{{ timelineElement {{ {ELEMENT} }} errors {{ field code message }} }} }}")
 UPDATE_ELEMENT = (f"mutation($id: ID!, $i: TimelineElementInput!) {{ r: timelineElementUpdate(id: $id, input: $i) "
                   f"{{ timelineElement {{ {ELEMENT} }} errors {{ field code message }} }} }}")

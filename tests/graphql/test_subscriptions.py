@@ -137,9 +137,10 @@ async def test_video_progress_streams_the_workers_events_in_order_until_complete
             assert msg["type"] == "next", msg
             got.append(msg["payload"]["data"]["videoProgress"])
         await publisher
-    # then every event arrives once, in order, and the stream ends at completed
+    # then the current state comes first, every event arrives once, in order, and the stream ends at completed
     ids = {"jobId": gid("Job", job.id), "videoId": gid("Video", video.id), "error": None}
-    assert got == [{**ids, "status": s, "step": step, "progress": p, "message": m} for s, step, p, m in steps]
+    assert got == [{**ids, "status": "processing", "step": None, "progress": 10, "message": None},
+                   *({**ids, "status": s, "step": step, "progress": p, "message": m} for s, step, p, m in steps)]
 
 
 async def test_a_finished_video_reports_its_state_and_ends(server, committed) -> None:  # noqa: ANN001

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.relay import GlobalID
 
 from clipflow_api.app import create_app
 from clipflow_api.auth import service as auth
@@ -18,6 +19,12 @@ from clipflow_api.models import Job, Video
 
 
 SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
+
+
+def _uuid_of(global_id: str, type_name: str) -> uuid.UUID:
+    gid = GlobalID.from_id(global_id)
+    assert gid.type_name == type_name
+    return uuid.UUID(gid.node_id)
 
 
 def _b64(s: str) -> str:
@@ -65,7 +72,7 @@ async def test_upload_in_pieces_with_a_resume_becomes_a_video(api, signed_up, ow
     assert (r.headers["Upload-Offset"], r.headers["Upload-Length"]) == ("40000", str(len(data)))
     r = await api.patch(url, content=data[40_000:], headers={**patch_headers, "Upload-Offset": "40000"})
     assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
-    video_id, job_id = uuid.UUID(r.headers["ClipFlow-Video-Id"]), uuid.UUID(r.headers["ClipFlow-Job-Id"])
+    video_id, job_id = _uuid_of(r.headers["ClipFlow-Video-Id"], "Video"), _uuid_of(r.headers["ClipFlow-Job-Id"], "Job")
     # then the video and its pending processing job exist, with the bytes stored intact
     async with AsyncSession(owner_engine) as s:
         video = (await s.execute(select(Video).where(Video.id == video_id))).scalar_one()

@@ -149,7 +149,7 @@ async def test_bad_text_in_variables_nested_and_in_json_is_refused(api: Api, com
     caption = await api.gql("mutation($i: BrandKitInput!) { brandKitCreate(input: $i) { errors { code } } }",
                             {"i": {"name": "kit", "defaultHashtags": ["#a", "#b\x00"]}}, token=token, workspace=ws)
     template = await api.gql(
-        "mutation($i: TemplateInput!) { templateCreate(input: $i) { errors { code } } }",
+        "mutation($i: TemplateCreateInput!) { templateCreate(input: $i) { errors { code } } }",
         {"i": {"name": "t", "type": "video", "templateData": {"layers": [{"text": "a\x00"}], "k\x01": 1}}},
         token=token, workspace=ws,
     )

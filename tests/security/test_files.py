@@ -21,6 +21,7 @@ import pytest
 from arq.worker import create_worker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.relay import GlobalID
 
 from clipflow_api.config import Settings, get_settings
 from clipflow_api.db import set_tenant
@@ -330,7 +331,7 @@ async def test_concurrent_final_patches_make_exactly_one_video(api: Api, committ
     assert sorted(r.status_code for r in results) == [204, 404, 404, 404]
     (done,) = [r for r in results if r.status_code == 204]
     videos = (await committed.execute(select(Video).where(Video.workspace_id == ws.id))).scalars().all()
-    assert [str(v.id) for v in videos] == [done.headers["ClipFlow-Video-Id"]]
+    assert [str(GlobalID("Video", str(v.id))) for v in videos] == [done.headers["ClipFlow-Video-Id"]]
     assert await _count(committed, Job, ws) == 1
 
 

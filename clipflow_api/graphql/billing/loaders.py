@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, false, select
 
 from ...models import Subscription, SubscriptionPlan, UsageLog
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
+from ..relay import SortKey, ascending, descending
 
 
 def _own(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
@@ -27,8 +28,8 @@ class SubscriptionPlansLoader(ConnectionByKeyLoader):
     def base(self, query: ListQuery) -> Select:
         return select(SubscriptionPlan).where(SubscriptionPlan.is_active)
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (SubscriptionPlan.sort_order, SubscriptionPlan.price_monthly, SubscriptionPlan.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (ascending(SubscriptionPlan.sort_order), ascending(SubscriptionPlan.price_monthly))
 
 
 class SubscriptionByIdLoader(ByIdLoader):
@@ -67,5 +68,5 @@ class UsageLogsBySubscriptionIdLoader(ConnectionByKeyLoader):
             return [false()]
         return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (UsageLog.date.desc(), UsageLog.id.desc())
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (descending(UsageLog.date),)

@@ -124,9 +124,9 @@ class AssetCreateInput:
     tags: list[str] | None = strawberry.field(default=None, description="Labels (at most 50).")
 
 
-@strawberry.input(description="Fields of a media folder.")
+@strawberry.input(description="Changes to a media folder: fields left out keep their value.")
 class MediaFolderInput:
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="Folder name (required on create).")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Folder name.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="What the folder holds.")
     color: str | None = strawberry.field(default=strawberry.UNSET, description="Label color, #RRGGBB.")
     parent_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Parent folder (null: top level).")
@@ -134,17 +134,31 @@ class MediaFolderInput:
     sort_order: int | None = strawberry.field(default=strawberry.UNSET, description="Position among siblings.", metadata=bounds(0, 1_000_000))
 
 
-@strawberry.input(description="Fields of a library media item (the file is already in storage).")
+@strawberry.input(description="A new media folder.")
+class MediaFolderCreateInput(MediaFolderInput):
+    name: str = strawberry.field(description="Folder name.")
+
+
+@strawberry.input(description="Changes to a library media item: fields left out keep their value.")
 class UserMediaInput:
-    original_name: str | None = strawberry.field(default=strawberry.UNSET, description="The file's name as uploaded (required on create).")
-    mime_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type (required on create).")
-    file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes (required on create).", metadata=bounds(0, 2**31 - 1))
-    storage_key: str | None = strawberry.field(default=strawberry.UNSET, description="Storage key (required on create).")
-    media_type: str | None = strawberry.field(default=strawberry.UNSET, description="image, video, audio or document (required on create).")
+    original_name: str | None = strawberry.field(default=strawberry.UNSET, description="The file's name as uploaded.")
+    mime_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type.")
+    file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes.", metadata=bounds(0, 2**31 - 1))
+    storage_key: str | None = strawberry.field(default=strawberry.UNSET, description="Storage key.")
+    media_type: str | None = strawberry.field(default=strawberry.UNSET, description="image, video, audio or document.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
     folder_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Folder (null: none).")
     dimensions: JSON | None = strawberry.field(default=strawberry.UNSET, description="{width, height} for images and videos.")
+
+
+@strawberry.input(description="A new library media item (the file is already in storage, from fileUploadCreate).")
+class UserMediaCreateInput(UserMediaInput):
+    original_name: str = strawberry.field(description="The file's name as uploaded.")
+    mime_type: str = strawberry.field(description="MIME type.")
+    file_size: int = strawberry.field(description="Size in bytes.", metadata=bounds(0, 2**31 - 1))
+    storage_key: str = strawberry.field(description="Storage key (from fileUploadCreate).")
+    media_type: str = strawberry.field(description="image, video, audio or document.")
 
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select
 from ...models import Asset, BrandKit, Caption, Clip, MediaFolder, UserMedia, Video
 from ..base import OrderDirection
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
-from ..relay import parse_global_id
+from ..relay import SortKey, ascending, parse_global_id
 
 
 def _like(text: str) -> str:
@@ -86,11 +86,9 @@ class ClipSortKey:
     def of(cls, s: Any) -> ClipSortKey | None:
         return None if s is None else cls(field=s.field.value, direction=s.direction.value)
 
-    def order(self) -> tuple[Any, ...]:
+    def order(self) -> tuple[SortKey, ...]:
         column = {"created_at": Clip.created_at, "virality": Clip.virality_score, "start_time": Clip.start_time}[self.field]
-        if self.direction == OrderDirection.ASC.value:
-            return (column.asc().nulls_last(), Clip.id.asc())
-        return (column.desc().nulls_last(), Clip.id.desc())
+        return (SortKey(column, descending=self.direction != OrderDirection.ASC.value),)
 
 
 class VideoByIdLoader(ByIdLoader):
@@ -124,7 +122,7 @@ class _ClipList(ConnectionByKeyLoader):
         f: ClipFilterKey | None = query.filter  # type: ignore[assignment]
         return super().base(query).where(*(f.where() if f else []))
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
         return (query.sort or ClipSortKey()).order()  # type: ignore[union-attr]
 
 
@@ -225,8 +223,8 @@ class MediaFoldersByWorkspaceIdLoader(ConnectionByKeyLoader):
     def visible(self) -> list[ColumnElement[bool]]:
         return visible_folders(self.ctx)
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (MediaFolder.sort_order, MediaFolder.name, MediaFolder.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (ascending(MediaFolder.sort_order), ascending(MediaFolder.name))
 
 
 class MediaFoldersByParentIdLoader(ListByKeyLoader):

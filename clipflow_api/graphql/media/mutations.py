@@ -59,7 +59,9 @@ from .inputs import (
     BrandKitInput,
     CaptionUpdateInput,
     ClipUpdateInput,
+    MediaFolderCreateInput,
     MediaFolderInput,
+    UserMediaCreateInput,
     UserMediaInput,
     VideoCreateInput,
     VideoImportInput,
@@ -563,13 +565,13 @@ class MediaMutations:
     # --- media folders -----------------------------------------------------------------
     @strawberry.mutation(description="Create a media folder.", permission_classes=[Require("media:write")])
     async def media_folder_create(
-        self, info: strawberry.Info, input: Annotated[MediaFolderInput, strawberry.argument(description="The folder.")]
+        self, info: strawberry.Info, input: Annotated[MediaFolderCreateInput, strawberry.argument(description="The folder.")]
     ) -> MediaFolderPayload | None:  # type: ignore[valid-type]
         p = info.context.principal
 
         async def work(session):  # noqa: ANN001, ANN202
             row = MediaFolderRow(workspace_id=p.workspace_id, user_id=p.user_id)
-            row.name = check_text(input.name if given(input.name) else None, "name", max_length=200, required=True)
+            row.name = check_text(input.name, "name", max_length=200, required=True)
             await _apply_folder(session, row, input)
             session.add(row)
             await refreshed(session, row)
@@ -604,30 +606,24 @@ class MediaMutations:
     # --- user media --------------------------------------------------------------------
     @strawberry.mutation(description="Add a file (already in storage) to the media library.", permission_classes=[Require("media:write")])
     async def user_media_create(
-        self, info: strawberry.Info, input: Annotated[UserMediaInput, strawberry.argument(description="The file.")]
+        self, info: strawberry.Info, input: Annotated[UserMediaCreateInput, strawberry.argument(description="The file.")]
     ) -> UserMediaPayload | None:  # type: ignore[valid-type]
         p = info.context.principal
 
         async def work(session):  # noqa: ANN001, ANN202
-            def req(name: str, field: str) -> Any:
-                value = getattr(input, name)
-                if not given(value) or value is None:
-                    raise Refused("REQUIRED", "This field is required.", field)
-                return value
-
-            media_type = req("media_type", "mediaType")
+            media_type = input.media_type
             if media_type not in ("image", "video", "audio", "document"):
                 raise Refused("INVALID", "Media type is image, video, audio or document.", "mediaType")
-            size = req("file_size", "fileSize")
+            size = input.file_size
             if size < 0:
                 raise Refused("INVALID", "The size cannot be negative.", "fileSize")
             key, size = await workspace_file(
-                info, check_text(req("storage_key", "storageKey"), "storageKey", max_length=1000, required=True), "storageKey"
+                info, check_text(input.storage_key, "storageKey", max_length=1000, required=True), "storageKey"
             )
-            original = check_text(req("original_name", "originalName"), "originalName", max_length=500, required=True)
+            original = check_text(input.original_name, "originalName", max_length=500, required=True)
             row = UserMediaRow(
                 workspace_id=p.workspace_id, user_id=p.user_id, filename=key.rsplit("/", 1)[-1], original_name=original,
-                mime_type=check_text(req("mime_type", "mimeType"), "mimeType", max_length=100, required=True),
+                mime_type=check_text(input.mime_type, "mimeType", max_length=100, required=True),
                 file_size=size, storage_provider=info.context.settings.storage_backend, storage_key=key,
                 # links are signed on read (UserMedia.publicUrl); the column keeps the key
                 public_url=key, media_type=media_type,

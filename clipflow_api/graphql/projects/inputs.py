@@ -8,15 +8,22 @@ from ..base import JSON
 from ..inputcheck import SECONDS_PER_WEEK, bounds
 
 
-@strawberry.input(description="Fields of a project.")
+@strawberry.input(description="Changes to a project: fields left out keep their value.")
 class ProjectInput:
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="Project name (required on create).")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Project name.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
-    social_format_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Main format (required on create).")
+    social_format_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Main format.")
     template_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Template to start from.")
     status: str | None = strawberry.field(default=strawberry.UNSET, description="draft, in_review or final.")
     project_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="Editor state.")
     active_canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas open in the editor.")
+
+
+# Create inputs: the fields a new row needs are non-null, so the schema (and typed clients) say so.
+@strawberry.input(description="A new project.")
+class ProjectCreateInput(ProjectInput):
+    name: str = strawberry.field(description="Project name.")
+    social_format_id: strawberry.ID = strawberry.field(description="Main format (its first canvas takes it).")
 
 
 @strawberry.input(description="Fields of a canvas.")
@@ -26,11 +33,11 @@ class CanvasInput:
     data: JSON | None = strawberry.field(default=strawberry.UNSET, description="Other canvas settings (size, background...).")
 
 
-@strawberry.input(description="Fields of a timeline element.")
+@strawberry.input(description="Changes to a timeline element: fields left out keep their value.")
 class TimelineElementInput:
-    canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas (required on create).")
-    type: str | None = strawberry.field(default=strawberry.UNSET, description="text, image, video, shape or audio (required on create).")
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="Layer name (required on create).")
+    canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas.")
+    type: str | None = strawberry.field(default=strawberry.UNSET, description="text, image, video, shape or audio.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Layer name.")
     track_index: int | None = strawberry.field(default=strawberry.UNSET, description="Timeline track.", metadata=bounds(0, 100))
     start_time: float | None = strawberry.field(default=strawberry.UNSET, description="Start in seconds.", metadata=bounds(0, SECONDS_PER_WEEK))
     duration: float | None = strawberry.field(default=strawberry.UNSET, description="Length in seconds.", metadata=bounds(0, SECONDS_PER_WEEK))
@@ -46,3 +53,10 @@ class TimelineElementInput:
     is_hidden: bool | None = strawberry.field(default=strawberry.UNSET, description="Hide.")
     is_synced: bool | None = strawberry.field(default=strawberry.UNSET, description="Mirror edits to the sync group.")
     sync_group: str | None = strawberry.field(default=strawberry.UNSET, description="The sync group (elements on other canvases).")
+
+
+@strawberry.input(description="A new timeline element.")
+class TimelineElementCreateInput(TimelineElementInput):
+    canvas_id: str = strawberry.field(description="The canvas.")
+    type: str = strawberry.field(description="text, image, video, shape or audio.")
+    name: str = strawberry.field(description="Layer name.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import Select
 
@@ -16,6 +15,7 @@ from ...models import (
     TimelineElement,
 )
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
+from ..relay import SortKey, ascending
 
 
 class ProjectByIdLoader(ByIdLoader):
@@ -51,8 +51,8 @@ class TimelineElementsByProjectIdLoader(ConnectionByKeyLoader):
         stmt = super().base(query)
         return stmt.where(TimelineElement.canvas_id == query.filter) if query.filter else stmt
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (TimelineElement.track_index, TimelineElement.start_time, TimelineElement.z_index, TimelineElement.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return tuple(ascending(c) for c in (TimelineElement.track_index, TimelineElement.start_time, TimelineElement.z_index))
 
 
 class AiTextGenerationByIdLoader(ByIdLoader):

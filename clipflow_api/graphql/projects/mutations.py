@@ -24,7 +24,7 @@ from ..errors import error_type
 from ..mutations import delete_recorded, Refused, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
 from ..templates.types import SocialFormat, Template
-from .inputs import CanvasInput, ProjectInput, TimelineElementInput
+from .inputs import CanvasInput, ProjectCreateInput, ProjectInput, TimelineElementCreateInput, TimelineElementInput
 from .types import Project, TimelineElement
 
 ProjectError = error_type("Project", "A refused project change.")
@@ -157,15 +157,11 @@ async def _project_of(session: Any, project_id: Any) -> Any:
 class ProjectMutations:
     @strawberry.mutation(description="Create a project with one canvas in its format.", permission_classes=[Require("project:write")])
     async def project_create(
-        self, info: strawberry.Info, input: Annotated[ProjectInput, strawberry.argument(description="The project.")]
+        self, info: strawberry.Info, input: Annotated[ProjectCreateInput, strawberry.argument(description="The project.")]
     ) -> ProjectPayload | None:  # type: ignore[valid-type]
         p = info.context.principal
 
         async def work(session):  # noqa: ANN001, ANN202
-            if not given(input.social_format_id) or input.social_format_id is None:
-                raise Refused("REQUIRED", "This field is required.", "socialFormatId")
-            if not given(input.name) or input.name is None:
-                raise Refused("REQUIRED", "This field is required.", "name")
             row = ProjectRow(workspace_id=p.workspace_id, owner_id=p.user_id, project_data={}, canvases=[])
             changes = await _apply_project(session, row, input)
             canvas_id = secrets.token_hex(6)
@@ -286,15 +282,12 @@ class ProjectMutations:
         self,
         info: strawberry.Info,
         project_id: Annotated[strawberry.ID, strawberry.argument(description="The project.")],
-        input: Annotated[TimelineElementInput, strawberry.argument(description="The element.")],
+        input: Annotated[TimelineElementCreateInput, strawberry.argument(description="The element.")],
     ) -> TimelineElementPayload | None:  # type: ignore[valid-type]
         p = info.context.principal
 
         async def work(session):  # noqa: ANN001, ANN202
             project = await _project_of(session, node_id(project_id, Project, "projectId"))
-            for name, field in (("canvas_id", "canvasId"), ("type", "type"), ("name", "name")):
-                if not given(getattr(input, name)) or getattr(input, name) is None:
-                    raise Refused("REQUIRED", "This field is required.", field)
             if input.canvas_id not in {c.get("id") for c in project.canvases or []}:
                 raise Refused("NOT_FOUND", "No such canvas in this project.", "canvasId")
             row = TimelineElementRow(

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from ...models import AccountAnalytics, Comment, Post, PostMetric, SocialAccount
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListQuery, Loader
-from ..relay import parse_global_id
+from ..relay import SortKey, descending, parse_global_id
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ class PostMetricsByPostIdLoader(ConnectionByKeyLoader):
     model = PostMetric
     key = PostMetric.post_id
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (PostMetric.recorded_at.desc(), PostMetric.id.desc())
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (descending(PostMetric.recorded_at),)
 
 
 class LatestPostMetricByPostIdLoader(Loader):
@@ -139,8 +139,8 @@ class _CommentList(ConnectionByKeyLoader):
         f: CommentFilterKey | None = query.filter  # type: ignore[assignment]
         return super().base(query).where(*(f.where() if f else []))
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (Comment.posted_at.desc(), Comment.id.desc())
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (descending(Comment.posted_at),)
 
 
 class CommentsByPostIdLoader(_CommentList):
@@ -163,5 +163,5 @@ class AccountAnalyticsBySocialAccountIdLoader(ConnectionByKeyLoader):
     model = AccountAnalytics
     key = AccountAnalytics.social_account_id
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (AccountAnalytics.date.desc(), AccountAnalytics.id.desc())
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (descending(AccountAnalytics.date),)

@@ -36,9 +36,9 @@ class WebhookUpdateInput:
     rotate_secret: bool = strawberry.field(default=False, description="Generate a new signing secret (returned once).")
 
 
-@strawberry.input(description="Fields of a feature flag.")
+@strawberry.input(description="Changes to a feature flag: fields left out keep their value.")
 class FeatureFlagInput:
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="Unique name (required on create).")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Unique name.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="What the flag turns on.")
     is_enabled: bool | None = strawberry.field(default=strawberry.UNSET, description="Master switch.")
     rollout_percentage: int | None = strawberry.field(default=strawberry.UNSET, description="Share of users, 0-100.", metadata=bounds(0, 100))
@@ -46,3 +46,8 @@ class FeatureFlagInput:
     target_teams: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Workspace ids that always get it.")
     conditions: JSON | None = strawberry.field(default=strawberry.UNSET, description="Extra targeting rules.")
     environment: str | None = strawberry.field(default=strawberry.UNSET, description="production, staging or development.")
+
+
+@strawberry.input(description="A new feature flag.")
+class FeatureFlagCreateInput(FeatureFlagInput):
+    name: str = strawberry.field(description="Unique name.")

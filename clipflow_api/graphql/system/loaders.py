@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, false
 
 from ...models import AuditLog, FeatureFlag, Job, Webhook, WebhookLog
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListQuery
+from ..relay import SortKey, ascending
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ class FeatureFlagsLoader(ConnectionByKeyLoader):
     model = FeatureFlag
     key = None
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (FeatureFlag.name, FeatureFlag.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (ascending(FeatureFlag.name),)
 
 
 FEATURE_FLAG_PERMISSION = "feature_flag:admin"

@@ -24,7 +24,7 @@ from ..base import desc
 from ..errors import error_type
 from ..mutations import delete_recorded, Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
-from .inputs import FeatureFlagInput, WebhookCreateInput, WebhookUpdateInput
+from .inputs import FeatureFlagCreateInput, FeatureFlagInput, WebhookCreateInput, WebhookUpdateInput
 from .loaders import FEATURE_FLAG_PERMISSION
 from .types import FeatureFlag, Webhook
 
@@ -130,11 +130,9 @@ class SystemMutations:
 
     @strawberry.mutation(description="Create a feature flag (platform administrators).", permission_classes=[Require(FEATURE_FLAG_PERMISSION)])
     async def feature_flag_create(
-        self, info: strawberry.Info, input: Annotated[FeatureFlagInput, strawberry.argument(description="The flag.")]
+        self, info: strawberry.Info, input: Annotated[FeatureFlagCreateInput, strawberry.argument(description="The flag.")]
     ) -> FeatureFlagPayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
-            if not given(input.name) or not input.name:
-                raise Refused("REQUIRED", "This field is required.", "name")
             await as_platform_staff(session)  # RLS: only this staff-only path writes flags
             row = FeatureFlagRow(created_by=info.context.principal.user_id)
             changes = _apply_flag(row, input)

@@ -7,14 +7,20 @@ import strawberry
 from ..base import JSON
 
 
-@strawberry.input(description="Fields of a workspace template.")
+@strawberry.input(description="Changes to a workspace template: fields left out keep their value.")
 class TemplateInput:
-    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name (required on create).")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="What the template is for.")
     type: str | None = strawberry.field(default=strawberry.UNSET, description="video, caption, post or canvas (default video).")
     category: str | None = strawberry.field(default=strawberry.UNSET, description="Free-form category.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
-    template_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="The template itself (required on create).")
+    template_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="The template itself.")
     placeholders: JSON | None = strawberry.field(default=strawberry.UNSET, description="Slots a user fills in.")
     thumbnail_url: str | None = strawberry.field(default=strawberry.UNSET, description="Preview image.")
     is_public: bool | None = strawberry.field(default=strawberry.UNSET, description="Share with every workspace.")
+
+
+@strawberry.input(description="A new workspace template.")
+class TemplateCreateInput(TemplateInput):
+    name: str = strawberry.field(description="Display name.")
+    template_data: JSON = strawberry.field(description="The template itself.")

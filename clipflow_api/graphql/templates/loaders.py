@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from sqlalchemy import Select, select
 
 from ...models import SocialFormat, Template, TemplateCategory
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
+from ..relay import SortKey, ascending, descending
 
 
 class SocialFormatByIdLoader(ByIdLoader):
@@ -21,8 +21,8 @@ class SocialFormatsLoader(ConnectionByKeyLoader):
     def base(self, query: ListQuery) -> Select:
         return select(SocialFormat).where(SocialFormat.is_active)
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (SocialFormat.sort_order, SocialFormat.name, SocialFormat.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (ascending(SocialFormat.sort_order), ascending(SocialFormat.name))
 
 
 class TemplateCategoryByIdLoader(ByIdLoader):
@@ -36,8 +36,8 @@ class TemplateCategoriesLoader(ConnectionByKeyLoader):
     def base(self, query: ListQuery) -> Select:
         return select(TemplateCategory).where(TemplateCategory.is_active)
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (TemplateCategory.sort_order, TemplateCategory.name, TemplateCategory.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (ascending(TemplateCategory.sort_order), ascending(TemplateCategory.name))
 
 
 class TemplateCategoriesByParentIdLoader(ListByKeyLoader):
@@ -74,5 +74,5 @@ class VisibleTemplatesLoader(ConnectionByKeyLoader):
         kind = query.filter
         return stmt.where(Template.type == kind) if kind else stmt
 
-    def order(self, query: ListQuery) -> tuple[Any, ...]:
-        return (Template.is_featured.desc(), Template.rating.desc(), Template.id)
+    def order(self, query: ListQuery) -> tuple[SortKey, ...]:
+        return (descending(Template.is_featured), descending(Template.rating), ascending(Template.id))

@@ -11,7 +11,7 @@ from ...models import Template as TemplateRow
 from ..errors import error_type
 from ..mutations import delete_recorded, Refused, check_list, check_text, get_row, given, node_id, payload, record, refreshed, run
 from ..permissions import Require
-from .inputs import TemplateInput
+from .inputs import TemplateCreateInput, TemplateInput
 from .types import Template
 
 TemplateError = error_type("Template", "A refused template change.")
@@ -67,13 +67,9 @@ async def _own_template(session: Any, info: Any, id: str) -> Any:
 class TemplateMutations:
     @strawberry.mutation(description="Create a template in the current workspace.", permission_classes=[Require("template:write")])
     async def template_create(
-        self, info: strawberry.Info, input: Annotated[TemplateInput, strawberry.argument(description="The template.")]
+        self, info: strawberry.Info, input: Annotated[TemplateCreateInput, strawberry.argument(description="The template.")]
     ) -> TemplatePayload | None:  # type: ignore[valid-type]
         async def work(session):  # noqa: ANN001, ANN202
-            if not given(input.template_data) or input.template_data is None:
-                raise Refused("REQUIRED", "This field is required.", "templateData")
-            if not given(input.name) or input.name is None:
-                raise Refused("REQUIRED", "This field is required.", "name")
             row = TemplateRow(workspace_id=info.context.principal.workspace_id, created_by=info.context.principal.user_id,
                               visibility="team")
             changes = _apply(row, input, info.context.principal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...models import Invitation, TeamMember, Workspace
 from ..accounts.loaders import in_key_workspace
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader
+from ..relay import ascending
 
 
 class WorkspaceByIdLoader(ByIdLoader):
@@ -26,7 +27,7 @@ class TeamMembersByWorkspaceIdLoader(ConnectionByKeyLoader):
     key = TeamMember.workspace_id
 
     def order(self, query):  # noqa: ANN001, ANN201
-        return (TeamMember.created_at, TeamMember.id)
+        return (ascending(TeamMember.created_at),)
 
 
 class TeamMembersByUserIdLoader(ListByKeyLoader):
