@@ -68,7 +68,8 @@ from .graphql.ide import offline_page
 from .graphql.ide import routes as ide_routes
 from .graphql.jsonbody import MAX_JSON_DEPTH, json_too_deep
 from .graphql.schema import build_schema
-from .graphql.sockets import LegacyWSHandler, SocketRefused, SocketRegistry, TransportWSHandler, domain_error
+from .graphql.errors import domain_error
+from .graphql.sockets import LegacyWSHandler, SocketRefused, SocketRegistry, TransportWSHandler
 from .graphql.uploads import (
     MAX_JSON_BODY_BYTES,
     BodyTooLarge,
@@ -139,12 +140,7 @@ def _status_for(exc: DomainError) -> int:
 
 
 def _error_body(exc: DomainError) -> dict[str, Any]:
-    code = "UNAUTHENTICATED" if isinstance(exc, AuthError) else str(getattr(exc.code, "value", exc.code))
-    extensions: dict[str, Any] = {"code": code, "reason": str(getattr(exc.code, "value", exc.code))}
-    reset_at = getattr(exc, "reset_at", None)
-    if reset_at is not None:
-        extensions["resetAt"] = reset_at.isoformat()
-    return {"data": None, "errors": [{"message": exc.message, "extensions": extensions}]}
+    return {"data": None, "errors": [domain_error(exc)]}
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -16,7 +16,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from ..errors import DomainError
+from ..errors import AuthError, DomainError
 from ..errors import ErrorCode as DomainErrorCode
 
 log = logging.getLogger(__name__)
@@ -147,3 +147,20 @@ class MaskInternalErrors(MaskErrors):
             original_error=None,
             extensions={"code": "INTERNAL", "reference": reference},
         )
+
+
+# -- domain errors as GraphQL errors (HTTP answers, socket operations) --------------------------
+
+
+def graphql_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code, **extensions}}
+
+
+def domain_error(exc: DomainError) -> dict[str, Any]:
+    """A domain error as a GraphQL error: how HTTP answers one before GraphQL runs, and sockets an operation."""
+    code = "UNAUTHENTICATED" if isinstance(exc, AuthError) else str(exc.code.value)
+    extensions: dict[str, Any] = {"reason": str(exc.code.value)}
+    reset_at = getattr(exc, "reset_at", None)
+    if reset_at is not None:
+        extensions["resetAt"] = reset_at.isoformat()
+    return graphql_error(exc.message, code, **extensions)

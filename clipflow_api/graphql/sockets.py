@@ -40,6 +40,7 @@ from ..auth.principal import Principal, count_operations
 from ..auth.revocations import CHANNEL, Revocation
 from ..config import Settings
 from ..errors import AuthError, DomainError, PermissionDenied, RateLimited
+from .errors import domain_error, graphql_error
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +68,6 @@ def _reason(text: str) -> str:
     """A close reason fits in 123 bytes of UTF-8."""
     encoded = text.encode()
     return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."
-
-
-def graphql_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
-    return {"message": message, "extensions": {"code": code, **extensions}}
-
-
-def domain_error(exc: DomainError) -> dict[str, Any]:
-    """A domain error as a GraphQL error, as HTTP answers it."""
-    code = "UNAUTHENTICATED" if isinstance(exc, AuthError) else str(exc.code.value)
-    extensions: dict[str, Any] = {"reason": str(exc.code.value)}
-    reset_at = getattr(exc, "reset_at", None)
-    if reset_at is not None:
-        extensions["resetAt"] = reset_at.isoformat()
-    return graphql_error(exc.message, code, **extensions)
 
 
 class SocketRefused(Exception):

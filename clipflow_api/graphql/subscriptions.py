@@ -37,9 +37,9 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import select
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from ..jobs import repository as jobs_repository
 from ..jobs.progress import job_channel, video_channel
 from ..models import Job as JobRow
 from ..models import Video as VideoRow
@@ -203,10 +203,7 @@ class Subscription:
                 row = await session.get(VideoRow, vid)
                 if row is None or row.deleted_at is not None:
                     raise GraphQLError("No such video.", extensions={"code": "NOT_FOUND"})
-                last_job = (await session.execute(
-                    select(JobRow.id, JobRow.progress_message, JobRow.updated_at)
-                    .where(JobRow.video_id == vid).order_by(JobRow.created_at.desc()).limit(1)
-                )).first()
+                last_job = await jobs_repository.latest_of_video(session, vid)
             running = row.status not in TERMINAL
             return ProgressEvent(
                 job_id=global_id(Job, last_job.id) if last_job else "", video_id=global_id(Video, row.id), status=row.status,

@@ -19,6 +19,18 @@ async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = Fa
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def latest_of_video(session: AsyncSession, video_id: uuid.UUID) -> Any:
+    """The video's newest job as (id, progress_message, updated_at), or None."""
+    return (
+        await session.execute(
+            select(Job.id, Job.progress_message, Job.updated_at)
+            .where(Job.video_id == video_id)
+            .order_by(Job.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+
+
 async def add(session: AsyncSession, **values: Any) -> Job:
     job = Job(**values)
     session.add(job)

@@ -148,9 +148,9 @@ async def api(migrated_database: str) -> AsyncIterator[Api]:
         yield api_obj
 
 
-@pytest.fixture
-async def server(migrated_database: str) -> AsyncIterator[str]:
-    """The app served by uvicorn on a free port, for websockets: its ws:// URL."""
+@asynccontextmanager
+async def serve_app(**overrides: Any) -> AsyncIterator[str]:
+    """The app on uvicorn on a free port, with some settings changed: its ws:// URL."""
     import asyncio
     import socket
 
@@ -159,7 +159,8 @@ async def server(migrated_database: str) -> AsyncIterator[str]:
     from clipflow_api.app import create_app
 
     engine = create_app_engine(pool_size=4, max_overflow=8)
-    app = create_app(get_settings(), engine=engine)
+    settings = get_settings().model_copy(update=overrides) if overrides else get_settings()
+    app = create_app(settings, engine=engine)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -167,10 +168,19 @@ async def server(migrated_database: str) -> AsyncIterator[str]:
     task = asyncio.create_task(srv.serve())
     while not srv.started:
         await asyncio.sleep(0.05)
-    yield f"ws://127.0.0.1:{port}/graphql"
-    srv.should_exit = True
-    await task
-    await engine.dispose()
+    try:
+        yield f"ws://127.0.0.1:{port}/graphql"
+    finally:
+        srv.should_exit = True
+        await task
+        await engine.dispose()
+
+
+@pytest.fixture
+async def server(migrated_database: str) -> AsyncIterator[str]:
+    """The app served by uvicorn on a free port, for websockets: its ws:// URL."""
+    async with serve_app() as url:
+        yield url
 
 
 async def until_subscribed(redis: Any, channel: str, timeout: float = 10.0) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from sqlalchemy import select
 
 from clipflow_api.auth import ratelimit
 from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
-from clipflow_api.config import get_settings
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress
 from clipflow_api.models import ApiKey, TeamMember, Video
 from tests.fixtures import builders
@@ -33,6 +31,7 @@ from tests.graphql.conftest import (  # noqa: F401 - fixtures
     make_user,
     make_video,
     make_workspace,
+    serve_app,
     server,
     until_subscribed,
 )
@@ -43,31 +42,6 @@ JOB_SUB = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress } 
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-@asynccontextmanager
-async def serve(**overrides: Any) -> AsyncIterator[str]:
-    """The app on uvicorn with some settings changed: its ws:// URL."""
-    import uvicorn
-
-    from clipflow_api.app import create_app
-    from clipflow_api.db import create_app_engine
-
-    engine = create_app_engine(pool_size=4, max_overflow=8)
-    app = create_app(get_settings().model_copy(update=overrides), engine=engine)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        await asyncio.sleep(0.05)
-    try:
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        srv.should_exit = True
-        await task
-        await engine.dispose()
-
 
 @asynccontextmanager
 async def connected(url: str, credential: str, workspace: Any = None) -> AsyncIterator[Any]:
@@ -305,7 +279,7 @@ async def test_a_hundred_subscriptions_share_one_redis_connection(committed, red
         committed.add(TeamMember(workspace_id=ws.id, user_id=user.id, role="viewer", accepted_at=datetime.now(UTC)))
         tokens.append(await make_token(committed, user))
     await committed.commit()
-    async with serve() as url:
+    async with serve_app() as url:
         await asyncio.sleep(0.2)
         before, pubsubs_before = await _redis_clients(redis)
         sockets = []
@@ -353,7 +327,7 @@ async def test_sockets_and_subscriptions_per_user_are_capped(committed, redis) -
     token = await make_token(committed, owner)
     await committed.commit()
     sub = {"query": JOB_SUB, "variables": {"id": gid("Job", job.id)}}
-    async with serve(ws_max_sockets_per_user=2, ws_max_subscriptions_per_user=3) as url, \
+    async with serve_app(ws_max_sockets_per_user=2, ws_max_subscriptions_per_user=3) as url, \
             connected(url, token, ws) as one, connected(url, token, ws) as two:
         # a third socket of the same user is refused at connection_init
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as three:
@@ -381,7 +355,7 @@ async def test_idle_sockets_are_closed_but_busy_ones_are_not(committed) -> None:
     job = await builders.job(committed, ws, status="processing")
     token = await make_token(committed, owner)
     await committed.commit()
-    async with serve(ws_idle_timeout_s=0.5) as url, connected(url, token, ws) as idle, connected(url, token, ws) as busy:
+    async with serve_app(ws_idle_timeout_s=0.5) as url, connected(url, token, ws) as idle, connected(url, token, ws) as busy:
         await busy.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": JOB_SUB, "variables": {"id": gid("Job", job.id)}}}))
         assert json.loads(await asyncio.wait_for(busy.recv(), 10))["type"] == "next"
         assert await closed_with(idle) == (4408, "Closed after 0.5 s without an operation.")

@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
+from ...media.repository import visible_folders, visible_user_media
 from ...models import Asset, BrandKit, Caption, Clip, MediaFolder, UserMedia, Video
 from ..base import OrderDirection
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
@@ -163,34 +164,11 @@ class SystemAssetsLoader(ConnectionByKeyLoader):
         return select(Asset).where(Asset.workspace_id.is_(None))
 
 
-# Private media (RLS policies unshared_folders / media_in_visible_folders say the same): an
-# unshared folder is seen by its creator and the workspace's owners and admins (who answer
-# for everything in it); a library file by its uploader and whoever sees its folder.
-FOLDER_OVERSEERS = ("owner", "admin")
-
-
-def visible_folders(ctx: Any) -> list[ColumnElement[bool]]:
-    p = ctx.principal
-    if p.role in FOLDER_OVERSEERS:
-        return []
-    return [or_(MediaFolder.is_shared, MediaFolder.user_id == p.user_id)] if p.user_id else [false()]
-
-
-def visible_user_media(ctx: Any) -> list[ColumnElement[bool]]:
-    p = ctx.principal
-    if p.role in FOLDER_OVERSEERS:
-        return []
-    if not p.user_id:
-        return [false()]
-    folders = select(MediaFolder.id).where(*visible_folders(ctx))
-    return [or_(UserMedia.user_id == p.user_id, UserMedia.folder_id.is_(None), UserMedia.folder_id.in_(folders))]
-
-
 class UserMediaByIdLoader(ByIdLoader):
     model = UserMedia
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_user_media(self.ctx)
+        return visible_user_media(self.ctx.principal)
 
 
 class UserMediaByWorkspaceIdLoader(ConnectionByKeyLoader):
@@ -198,7 +176,7 @@ class UserMediaByWorkspaceIdLoader(ConnectionByKeyLoader):
     key = UserMedia.workspace_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_user_media(self.ctx)
+        return visible_user_media(self.ctx.principal)
 
 
 class UserMediaByFolderIdLoader(ConnectionByKeyLoader):
@@ -206,14 +184,14 @@ class UserMediaByFolderIdLoader(ConnectionByKeyLoader):
     key = UserMedia.folder_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_user_media(self.ctx)
+        return visible_user_media(self.ctx.principal)
 
 
 class MediaFolderByIdLoader(ByIdLoader):
     model = MediaFolder
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_folders(self.ctx)
+        return visible_folders(self.ctx.principal)
 
 
 class MediaFoldersByWorkspaceIdLoader(ConnectionByKeyLoader):
@@ -221,7 +199,7 @@ class MediaFoldersByWorkspaceIdLoader(ConnectionByKeyLoader):
     key = MediaFolder.workspace_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_folders(self.ctx)
+        return visible_folders(self.ctx.principal)
 
     def order(self, query: ListQuery) -> tuple[SortKey, ...]:
         return (ascending(MediaFolder.sort_order), ascending(MediaFolder.name))
@@ -233,7 +211,7 @@ class MediaFoldersByParentIdLoader(ListByKeyLoader):
     order_by = (MediaFolder.sort_order, MediaFolder.name, MediaFolder.id)
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return visible_folders(self.ctx)
+        return visible_folders(self.ctx.principal)
 
 
 class BrandKitByIdLoader(ByIdLoader):

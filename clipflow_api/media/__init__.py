@@ -1,0 +1,1 @@
+"""Media library rules: folders, user media, assets, brand kits."""
