@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import clock
 from .. import audit
 from ..billing.plans import require_feature
 from ..config import get_settings
@@ -43,16 +44,13 @@ from .oauth import OAuthProfile
 from .passwords import check_strength, hash_password, needs_rehash, verify_password
 from .principal import Principal
 from .tokens import api_key_display_prefix, hash_token, new_api_key, new_token
-from .validation import clean_name, normalize_email
+from ..validation import clean_name, normalize_email
 
 EMAIL_VERIFY = "email-verify"
 PASSWORD_RESET = "password-reset"
 MAX_PASSWORD_INPUT = 1024  # longer input is refused before hashing: no CPU bomb via log_in
 MAX_API_KEY_RATE_LIMIT = 10_000_000
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _personal_workspace_name(name: str) -> str:
@@ -67,7 +65,7 @@ async def _start_session(session: AsyncSession, user: User, *, ip: str | None, u
         token_hash=hash_token(token),
         ip_address=audit.valid_ip(ip),
         user_agent=user_agent[:1000] if user_agent else None,
-        expires_at=_now() + timedelta(days=min(get_settings().session_ttl_days, get_settings().session_max_age_days)),
+        expires_at=clock.now() + timedelta(days=min(get_settings().session_ttl_days, get_settings().session_max_age_days)),
     )
     return token
 
@@ -120,7 +118,7 @@ async def sign_up(
     check_strength(password, email=email)
     if await repository.email_exists(session, email):
         raise Conflict(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email")
-    user = await _add_user(session, email=email, name=name, password_hash=await asyncio.to_thread(hash_password, password), last_login_at=_now())
+    user = await _add_user(session, email=email, name=name, password_hash=await asyncio.to_thread(hash_password, password), last_login_at=clock.now())
     await create_workspace(session, owner_id=user.id, name=_personal_workspace_name(name))
     token = await _start_session(session, user, ip=ip, user_agent=user_agent)
     await _audit_user(session, user.id, "user.signup", ip=ip, user_agent=user_agent, details={"method": "password"})
@@ -147,7 +145,7 @@ async def log_in(
     user = await repository.get_user(session, found.id)
     if user is None:
         raise wrong
-    changes: dict[str, Any] = {"last_login_at": _now()}
+    changes: dict[str, Any] = {"last_login_at": clock.now()}
     if needs_rehash(found.password_hash):
         changes["password_hash"] = await asyncio.to_thread(hash_password, password)
     await repository.set_user_fields(session, user, **changes)
@@ -173,7 +171,7 @@ async def _issue_verification(
         session,
         identifier=prefix + (user.email if bind_email else ""),
         value=hash_token(token),
-        expires_at=_now() + ttl,
+        expires_at=clock.now() + ttl,
     )
     return token
 
@@ -190,7 +188,7 @@ async def _live_verification(session: AsyncSession, *, purpose: str, token: str)
     user_part, _, bound = rest.partition(":")
     if kind != purpose:
         raise invalid
-    if row.expires_at <= _now():
+    if row.expires_at <= clock.now():
         raise ValidationError(ErrorCode.TOKEN_EXPIRED, "This link has expired; ask for a new one.", "token")
     try:
         user_id = uuid.UUID(user_part)
@@ -295,7 +293,7 @@ def _expiry(token: Mapping[str, Any]) -> datetime | None:
     if token.get("expires_at"):
         return datetime.fromtimestamp(int(token["expires_at"]), UTC)
     if token.get("expires_in"):
-        return _now() + timedelta(seconds=int(token["expires_in"]))
+        return clock.now() + timedelta(seconds=int(token["expires_in"]))
     return None
 
 
@@ -387,7 +385,7 @@ async def sign_in_with_oauth(
         account = await repository.add_account(
             session, id=uuid.uuid4(), provider_id=provider, account_id=profile.provider_user_id, user_id=user.id
         )
-    changes: dict[str, Any] = {"last_login_at": _now()}
+    changes: dict[str, Any] = {"last_login_at": clock.now()}
     if getattr(user, column) is None:
         changes[column] = profile.provider_user_id
     if not user.avatar_url and profile.avatar_url:
@@ -459,7 +457,7 @@ async def create_api_key(
         raise ValidationError(ErrorCode.REQUIRED, "Choose at least one scope.", "scopes")
     if SYSTEM_PERMISSIONS.intersection(scopes):
         raise ValidationError(ErrorCode.INVALID_SCOPE, "That scope is not available to API keys.", "scopes")
-    now = _now()
+    now = clock.now()
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
         raise ValidationError(
             ErrorCode.INVALID, "The expiry must be a time in the future (with a time zone).", "expires_at"
@@ -547,7 +545,7 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, *, key_id:
                     ErrorCode.PERMISSION_DENIED, "You need the api_key:manage permission to revoke this key."
                 )
         if key.revoked_at is None:
-            key.revoked_at = _now()
+            key.revoked_at = clock.now()
             await session.flush()
             await audit.record(
                 session,

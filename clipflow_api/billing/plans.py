@@ -16,7 +16,7 @@ from ..errors import ErrorCode, PermissionDenied
 from ..models import Subscription, SubscriptionPlan, Workspace
 
 # Subscription states in which the plan applies (a lapsed one falls back to free).
-LIVE_SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due")
+from ..models.enums import LIVE_SUBSCRIPTION_STATUSES  # noqa: E402,F401 - re-exported
 
 FEATURE_NAMES = {
     "api_access": "API access",

@@ -34,7 +34,9 @@ _DOMAIN_CODES = {code.value: code for code in ErrorCode}
 
 
 @strawberry.type
-class _ErrorFields:
+class MutationError:
+    """The fields of every ``<Domain>Error``: subclass it with ``@strawberry.type(description=...)``."""
+
     field: str | None = strawberry.field(
         default=None, description="The input field at fault (camelCase), or null when the error is not about one field."
     )
@@ -47,7 +49,8 @@ def code_for(domain_code: Any) -> Any:
     return _DOMAIN_CODES.get(key) or ErrorCode.INVALID
 
 
-def _camel(name: str | None) -> str | None:
+def camel(name: str | None) -> str | None:
+    """``caption_style`` → ``captionStyle`` (error fields name GraphQL input fields)."""
     if not name:
         return name
     head, *rest = name.split("_")
@@ -57,7 +60,7 @@ def _camel(name: str | None) -> str | None:
 def from_domain_error(cls: type, exc: Exception) -> Any:
     """A payload error from the domain services' ``DomainError`` (code, message, field)."""
     return cls(
-        field=_camel(getattr(exc, "field", None)),
+        field=camel(getattr(exc, "field", None)),
         message=getattr(exc, "message", None) or str(exc),
         code=code_for(getattr(exc, "code", None)),
     )
@@ -65,7 +68,7 @@ def from_domain_error(cls: type, exc: Exception) -> Any:
 
 def error_type(name: str, description: str) -> type:
     """A payload error type ``<name>Error`` (field, message, code)."""
-    return strawberry.type(type(f"{name}Error", (_ErrorFields,), {}), description=description)
+    return strawberry.type(type(f"{name}Error", (MutationError,), {}), description=description)
 
 
 # --- top-level errors ------------------------------------------------------------------

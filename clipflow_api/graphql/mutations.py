@@ -9,26 +9,28 @@ payload's ``errors``; permission failures raise and become top-level errors.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 import strawberry
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit
-from ..errors import DomainError, PermissionDenied
+from ..errors import DomainError, ErrorCode, PermissionDenied, ValidationError
+from ..rows import get_row, refreshed  # noqa: F401 - re-exported while resolvers move to services
+from ..validation import UNSET, check_color, check_list, check_text  # noqa: F401 - same
 from ..jobs.service import commit_and_enqueue, discard_outbox
 from .errors import PermissionDeniedError, from_domain_error
 from .relay import parse_global_id
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-MAX_LIST_INPUT = 50
-MAX_TEXT = 10_000
 
 
 def payload(name: str, field: str, type_: Any, error_cls: type, description: str) -> type:
@@ -45,12 +47,11 @@ def payload(name: str, field: str, type_: Any, error_cls: type, description: str
     return strawberry.type(cls, description=description)
 
 
-class Refused(Exception):
-    """A business failure found by the GraphQL layer itself (bad input, not found)."""
+class Refused(ValidationError):
+    """Deprecated while resolvers move to services: raise a ``clipflow_api.errors`` class."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
+        super().__init__(code, message, field)
 
 
 @asynccontextmanager
@@ -85,10 +86,9 @@ async def run(info: Any, payload_cls: type, error_cls: type, field: str | Sequen
         async with unit_of_work(info) as session:
             result = await work(session)
     except PermissionDenied as exc:
-        if str(getattr(exc.code, "value", exc.code)) == "PERMISSION_DENIED":
-            raise PermissionDeniedError(exc.message) from None
-        return refused(exc)
-    except (DomainError, Refused) as exc:
+        # one rule: whoever refuses, a permission failure is a top-level PERMISSION_DENIED error
+        raise PermissionDeniedError(exc.message) from None
+    except DomainError as exc:
         return refused(exc)
     values = (result,) if len(fields) == 1 else tuple(result)
     return payload_cls(**dict(zip(fields, values, strict=True)), errors=[])
@@ -100,6 +100,28 @@ async def record(session: AsyncSession, info: Any, action: str, resource_type: s
     )
 
 
+def given(value: Any) -> bool:
+    """True when a GraphQL input field was sent (``null`` included)."""
+    return value is not strawberry.UNSET
+
+
+def to_domain(data: Any, cls: type[T], **overrides: Any) -> T:
+    """The service's typed input ``cls`` (a dataclass) from a GraphQL input object.
+
+    Fields the client did not send stay ``validation.UNSET``; ``overrides`` replace fields
+    the resolver converted itself (global ids parsed into uuids).
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+            continue
+        value = getattr(data, f.name, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            values[f.name] = value
+    return cls(**values)
+
+
 def node_id(value: str, expected: type, field: str = "id") -> uuid.UUID:
     """The uuid of a global id of type ``expected``; a payload error otherwise."""
     from graphql import GraphQLError
@@ -107,49 +129,7 @@ def node_id(value: str, expected: type, field: str = "id") -> uuid.UUID:
     try:
         return parse_global_id(value, expected=expected)[1]
     except GraphQLError as exc:
-        raise Refused("INVALID", exc.message, field) from None
-
-
-async def get_row(session: AsyncSession, model: Any, row_id: uuid.UUID, field: str = "id", *, lock: bool = True) -> Any:
-    """The row in the caller's workspace (RLS), or NOT_FOUND: another workspace's row looks absent."""
-    row = await session.get(model, row_id, with_for_update=lock)
-    if row is None or getattr(row, "deleted_at", None) is not None:
-        raise Refused("NOT_FOUND", f"No such {model.__tablename__.rstrip('s').replace('_', ' ')}.", field)
-    return row
-
-
-def given(value: Any) -> bool:
-    return value is not strawberry.UNSET
-
-
-def check_text(value: str | None, field: str, *, max_length: int = MAX_TEXT, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise Refused("REQUIRED", "This field is required.", field)
-        return None
-    value = value.strip()
-    if required and not value:
-        raise Refused("REQUIRED", "This field is required.", field)
-    if len(value) > max_length:
-        raise Refused("INVALID", f"At most {max_length} characters.", field)
-    return value
-
-
-def check_list(values: list | None, field: str, *, max_items: int = MAX_LIST_INPUT) -> list | None:
-    if values is not None and len(values) > max_items:
-        raise Refused("INVALID", f"At most {max_items} items.", field)
-    return values
-
-
-def check_color(value: str | None, field: str, *, alpha: bool = False) -> str | None:
-    import re
-
-    if value is None:
-        return None
-    pattern = r"#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?" if alpha else r"#[0-9a-fA-F]{6}"
-    if not re.fullmatch(pattern, value):
-        raise Refused("INVALID", "Use a color like #1a2b3c.", field)
-    return value
+        raise ValidationError(ErrorCode.INVALID, exc.message, field) from None
 
 
 async def delete_recorded(session: AsyncSession, info: Any, row: Any, node_type: Any, resource_type: str,
@@ -160,13 +140,6 @@ async def delete_recorded(session: AsyncSession, info: Any, row: Any, node_type:
     await session.flush()
     await record(session, info, f"{resource_type}.delete", resource_type, row.id, details)
     return out
-
-
-async def refreshed(session: AsyncSession, row: Any) -> Any:
-    """Flush and reload server-side values (updated_at, computed columns) before returning."""
-    await session.flush()
-    await session.refresh(row)
-    return row
 
 
 async def send_email(info: Any, *, kind: str, to: str, token: str, **extra: Any) -> None:

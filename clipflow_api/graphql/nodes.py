@@ -16,8 +16,8 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from .accounts import loaders as acc_l
-from .accounts import types as acc_t
+from .auth import loaders as acc_l
+from .auth import types as acc_t
 from .billing import loaders as bil_l
 from .billing import types as bil_t
 from .errors import BadRequestError

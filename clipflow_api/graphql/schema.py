@@ -19,8 +19,8 @@ from strawberry.schema.config import StrawberryConfig
 from ..config import Settings, get_settings
 from . import nodes
 from .context import RequestSessionScope
-from .accounts.mutations import AccountMutations
-from .accounts.queries import AccountQueries
+from .auth.mutations import AccountMutations
+from .auth.queries import AccountQueries
 from .billing.queries import BillingQueries
 from .errors import MaskInternalErrors
 from .inputcheck import InputCheck

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base
 from ._columns import count, created_at, fk, flag, jsonb, ts, updated_at, uuid_pk, workspace_fk
 
-VIDEO_STATUSES = ("pending", "processing", "transcribing", "analyzing", "generating_clips", "completed", "failed")
-CLIP_STATUSES = ("generated", "edited", "approved", "rejected", "published")
+from .enums import ClipStatus, VideoStatus
+
+VIDEO_STATUSES = tuple(VideoStatus)
+CLIP_STATUSES = tuple(ClipStatus)
 
 
 class MediaFolder(Base):

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
 from ._columns import count, created_at, fk, flag, jsonb, ts, updated_at, uuid_pk, workspace_fk
+from .enums import Platform
 
-PLATFORMS = ("instagram", "tiktok", "youtube", "facebook", "linkedin", "twitter", "pinterest", "threads")
+PLATFORMS = tuple(Platform)
 
 
 class SocialAccount(Base):

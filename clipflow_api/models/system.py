@@ -13,8 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
 from ._columns import count, created_at, fk, flag, jsonb, ts, updated_at, uuid_pk, workspace_fk
+from .enums import JobStatus
 
-JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+JOB_STATUSES = tuple(JobStatus)
 
 
 class Job(Base):

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
 from ._columns import created_at, fk, jsonb, ts, updated_at, uuid_pk, workspace_fk
+from .enums import Role
 
-ROLES = ("owner", "admin", "editor", "scheduler", "viewer", "client")
+ROLES = tuple(Role)
 
 
 class Workspace(Base):

@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .. import clock
 from .. import audit
 from ..auth import repository as accounts
 from ..auth.principal import Principal
 from ..auth.tokens import hash_token, new_token
-from ..auth.validation import clean_name, normalize_email
+from ..validation import clean_name, normalize_email
 from ..billing.plans import plan_of_workspace
 from ..config import get_settings
 from ..errors import Conflict, ErrorCode, NotFound, PermissionDenied, ValidationError
@@ -54,9 +55,6 @@ RESERVED_SLUGS = frozenset(
 )
 _SLUG_ATTEMPTS = 5
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def slugify(name: str) -> str:
@@ -126,7 +124,7 @@ async def create_workspace(
             raise Conflict(ErrorCode.SLUG_TAKEN, "Could not find a free address for this name.", "slug")
 
     async with acting_as(session, workspace_id=workspace.id, user_id=owner_id):
-        now = _now()
+        now = clock.now()
         await repository.add_member(
             session, workspace_id=workspace.id, user_id=owner_id, role="owner", status="active", accepted_at=now
         )
@@ -168,7 +166,7 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
             if member is not None and member.status == "active":
                 raise Conflict(ErrorCode.ALREADY_MEMBER, f"{email} is already a member.", "email")
 
-        now = _now()
+        now = clock.now()
         plan = await plan_of_workspace(session, workspace_id)
         # A re-invitation replaces the pending one, so it does not take a second seat.
         seats = await repository.count_seats(session, workspace_id, now, except_email=email)
@@ -208,7 +206,7 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
         raise ValidationError(ErrorCode.TOKEN_INVALID, "This invitation link is not valid.", "token")
     if found.accepted_at is not None:
         raise Conflict(ErrorCode.INVITATION_USED, "This invitation has already been used.", "token")
-    if found.expires_at <= _now():
+    if found.expires_at <= clock.now():
         raise ValidationError(ErrorCode.TOKEN_EXPIRED, "This invitation has expired; ask for a new one.", "token")
     async with acting_as(session, workspace_id=None, user_id=user_id):
         user = await accounts.get_user(session, user_id)
@@ -223,7 +221,7 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
         existing = await repository.get_member_by_user(session, found.workspace_id, user_id)
         if existing is not None and existing.status == "active":
             raise Conflict(ErrorCode.ALREADY_MEMBER, "You are already a member of this workspace.")
-        now = _now()
+        now = clock.now()
         if not await repository.mark_invitation_accepted(session, found.id, now):
             raise Conflict(ErrorCode.INVITATION_USED, "This invitation has already been used.", "token")
         if existing is not None:  # a former member coming back
@@ -356,7 +354,7 @@ async def remove_member(session: AsyncSession, principal: Principal, *, member_i
                     ErrorCode.OWNER_PROTECTED, "An owner cannot be removed; an owner can leave or step down."
                 )
             await _keep_an_owner(session, workspace_id)
-        now = _now()
+        now = clock.now()
         member.status = "removed"
         await session.flush()
         revoked = await repository.revoke_member_api_keys(session, workspace_id, member.user_id, now)
@@ -384,7 +382,7 @@ async def _withdraw_invitations_without_right(session: AsyncSession, member: Tea
 
 async def revoke_all_api_keys(session: AsyncSession, *, user_id: uuid.UUID) -> int:
     """Revoke every live key of the user: personal ones and those of every workspace they were in."""
-    now = _now()
+    now = clock.now()
     revoked = 0
     async with acting_as(session, workspace_id=None, user_id=user_id):
         revoked += await repository.revoke_user_api_keys(session, user_id, now)
@@ -403,7 +401,7 @@ async def drop_unproven_access(session: AsyncSession, *, user_id: uuid.UUID) -> 
     (their keys there revoked), and every pending invitation it sent or its workspaces hold
     is withdrawn. The workspaces it owns, and their content, stay with the account.
     """
-    now = _now()
+    now = clock.now()
     counts = {"memberships_dropped": 0, "members_removed": 0, "invitations_withdrawn": 0}
     async with acting_as(session, workspace_id=None, user_id=user_id):
         workspaces = await repository.user_workspaces(session, user_id)

@@ -7,18 +7,9 @@ import enum
 
 import strawberry
 
-from ...models.media import CLIP_STATUSES, VIDEO_STATUSES
 from ..base import JSON, OrderDirection
+from ..enums import ClipStatus, VideoStatus
 from ..inputcheck import SECONDS_PER_WEEK, bounds
-
-VideoStatus = strawberry.enum(
-    enum.Enum("VideoStatus", {s.upper(): s for s in VIDEO_STATUSES}),
-    description="Where a video is in the processing pipeline.",
-)
-ClipStatus = strawberry.enum(
-    enum.Enum("ClipStatus", {s.upper(): s for s in CLIP_STATUSES}),
-    description="Where a clip is in review and publishing.",
-)
 
 
 @strawberry.input(description="Narrow a list of videos.")

@@ -373,8 +373,8 @@ class BrandKit(relay.Node, RowType):
         return _workspace_file_url(info, self.watermark_key, self.workspace_id)
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from ..social.loaders import PostsByClipIdLoader  # noqa: E402
 from ..social.types import Post  # noqa: E402
 from ..system.loaders import JobsByVideoIdLoader  # noqa: E402

@@ -299,8 +299,8 @@ class ProjectAnalyticsEvent(relay.Node, RowType):
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from ..templates.loaders import SocialFormatByIdLoader, TemplateByIdLoader  # noqa: E402
 from ..templates.types import SocialFormat, Template  # noqa: E402
 from ..workspaces.loaders import WorkspaceByIdLoader  # noqa: E402

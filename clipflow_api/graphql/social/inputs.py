@@ -7,10 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-PostStatus = strawberry.enum(
-    enum.Enum("PostStatus", {s.upper(): s for s in ("draft", "pending_approval", "scheduled", "publishing", "published", "failed", "cancelled")}),
-    description="Where a post is in scheduling and publishing.",
-)
+from ..enums import PostStatus
 
 
 @strawberry.input(description="Narrow a list of posts.")

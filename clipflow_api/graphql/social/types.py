@@ -217,8 +217,8 @@ class AccountAnalytics(relay.Node, RowType):
         return await load_one(info, SocialAccountByIdLoader, SocialAccount, self.social_account_id)
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from ..media.loaders import ClipByIdLoader  # noqa: E402
 from ..media.types import Clip  # noqa: E402
 from .loaders import (  # noqa: E402

@@ -6,13 +6,9 @@ import enum
 
 import strawberry
 
-from ...models.system import JOB_STATUSES
 from ..base import JSON
+from ..enums import JobStatus
 from ..inputcheck import bounds
-
-JobStatus = strawberry.enum(
-    enum.Enum("JobStatus", {s.upper(): s for s in JOB_STATUSES}), description="Where a background job is."
-)
 
 
 @strawberry.input(description="Narrow a list of jobs.")

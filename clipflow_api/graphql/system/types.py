@@ -119,8 +119,8 @@ class FeatureFlag(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from ..media.loaders import ClipByIdLoader, VideoByIdLoader  # noqa: E402
 from ..media.types import Clip, Video  # noqa: E402
 from ..social.loaders import PostByIdLoader  # noqa: E402

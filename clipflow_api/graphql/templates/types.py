@@ -105,8 +105,8 @@ class Template(relay.Node, RowType):
         return await load_one(info, UserByIdLoader, User, self.created_by)
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from .loaders import (  # noqa: E402
     SocialFormatByIdLoader,
     TemplateCategoriesByParentIdLoader,

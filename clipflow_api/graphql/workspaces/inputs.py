@@ -6,9 +6,7 @@ import enum
 
 import strawberry
 
-from ...models.workspaces import ROLES
-
-Role = strawberry.enum(enum.Enum("Role", {r.upper(): r for r in ROLES}), description="A member's role in a workspace.")
+from ..enums import Role
 
 
 @strawberry.input(description="A new workspace.")

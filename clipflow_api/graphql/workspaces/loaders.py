@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...models import Invitation, TeamMember, Workspace
-from ..accounts.loaders import in_key_workspace
+from ..auth.loaders import in_key_workspace
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader
 from ..relay import ascending
 

@@ -251,8 +251,8 @@ class Invitation(relay.Node, RowType):
 
 
 
-from ..accounts.loaders import UserByIdLoader  # noqa: E402
-from ..accounts.types import User  # noqa: E402
+from ..auth.loaders import UserByIdLoader  # noqa: E402
+from ..auth.types import User  # noqa: E402
 from ..media.loaders import (  # noqa: E402
     AssetsByWorkspaceIdLoader,
     BrandKitsByWorkspaceIdLoader,

@@ -1,0 +1,187 @@
+"""Every enumerated column's values, defined once.
+
+The models, the services, the worker and the GraphQL schema (``graphql/enums.py`` exposes
+each class as a GraphQL enum of the same name) all read these classes. They are
+``StrEnum``s: a member equals the string stored in the column, so a row's plain string
+serialises as the enum and comparisons with stored values need no conversion.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A member's role in a workspace (permissions.ROLE_PERMISSIONS has a row for each)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    EDITOR = "editor"
+    SCHEDULER = "scheduler"
+    VIEWER = "viewer"
+    CLIENT = "client"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    REMOVED = "removed"
+
+
+class VideoSourceType(StrEnum):
+    UPLOAD = "upload"
+    URL = "url"
+    YOUTUBE = "youtube"
+    DRIVE = "drive"
+    DROPBOX = "dropbox"
+
+
+class VideoStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    TRANSCRIBING = "transcribing"
+    ANALYZING = "analyzing"
+    GENERATING_CLIPS = "generating_clips"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ClipStatus(StrEnum):
+    GENERATED = "generated"
+    EDITED = "edited"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+
+
+class CaptionStyle(StrEnum):
+    """The burned-in caption looks the worker can draw (pipeline/captions.CAPTION_STYLES)."""
+
+    HORMOZI = "hormozi"
+    MINIMAL = "minimal"
+    BOLD = "bold"
+    KARAOKE = "karaoke"
+
+
+class CaptionPosition(StrEnum):
+    TOP = "top"
+    CENTER = "center"
+    BOTTOM = "bottom"
+
+
+class WatermarkPosition(StrEnum):
+    TOP_LEFT = "top-left"
+    TOP_RIGHT = "top-right"
+    BOTTOM_LEFT = "bottom-left"
+    BOTTOM_RIGHT = "bottom-right"
+    CENTER = "center"
+
+
+class AssetType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FONT = "font"
+
+
+class UserMediaType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+
+
+class Platform(StrEnum):
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+    YOUTUBE = "youtube"
+    FACEBOOK = "facebook"
+    LINKEDIN = "linkedin"
+    TWITTER = "twitter"
+    PINTEREST = "pinterest"
+    THREADS = "threads"
+
+
+class SocialAccountStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    ERROR = "error"
+
+
+class PostStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PostMediaType(StrEnum):
+    VIDEO = "video"
+    IMAGE = "image"
+    CAROUSEL = "carousel"
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    TRIALING = "trialing"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    PAUSED = "paused"
+
+
+LIVE_SUBSCRIPTION_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE)
+
+
+class ProjectStatus(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    FINAL = "final"
+
+
+class CollaboratorRole(StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class TimelineElementType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    SHAPE = "shape"
+    AUDIO = "audio"
+
+
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TemplateType(StrEnum):
+    VIDEO = "video"
+    CAPTION = "caption"
+    POST = "post"
+    CANVAS = "canvas"
+
+
+class TemplateVisibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+    TEAM = "team"
+    PREMIUM = "premium"
