@@ -44,7 +44,7 @@ from clipflow_api.config import get_settings  # noqa: E402
 from clipflow_api.dbadmin import migrate, run_on_server  # noqa: E402
 from clipflow_api.devservices import free_port  # noqa: E402
 from clipflow_api.graphql.relay import global_id  # noqa: E402
-from clipflow_api.graphql.system.types import Job as JobType  # noqa: E402
+from clipflow_api.graphql.jobs.types import Job as JobType  # noqa: E402
 from clipflow_api.jobs.progress import progress_event, publish_progress  # noqa: E402
 from clipflow_api.models import Job, TeamMember, User, UserSession, Workspace  # noqa: E402
 

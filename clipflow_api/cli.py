@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from .models.enums import CaptionStyle
+
 app = typer.Typer(help="ClipFlow: long videos in, captioned clips out.", no_args_is_help=True)
 db_app = typer.Typer(help="Database: create, migrate, check.")
 services_app = typer.Typer(help="PostgreSQL and Redis for local runs (embedded when none is running).")
@@ -75,7 +77,7 @@ def worker(
 def process(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A talk video."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the clips and manifest.json."),
-    style: str = typer.Option("hormozi", help="Caption style: hormozi, minimal, bold or karaoke."),
+    style: CaptionStyle = typer.Option(CaptionStyle.HORMOZI, help="Caption style."),
     clips: int = typer.Option(5, "--clips", "-n", min=1, max=50, help="How many clips at most."),
     min_seconds: float = typer.Option(15.0, help="Shortest clip."),
     max_seconds: float = typer.Option(60.0, help="Longest clip."),
@@ -84,18 +86,15 @@ def process(
 ) -> None:
     """Run the clip engine on a local file, without the API (the same pipeline the workers run)."""
     from clipflow_worker.local import process_file
-    from clipflow_worker.pipeline.captions import CAPTION_STYLES
     from clipflow_worker.pipeline.clipper import ClipOptions
     from clipflow_worker.pipeline.types import MediaError
 
-    if style not in CAPTION_STYLES:
-        raise typer.BadParameter(f"unknown style {style!r}; choose from {', '.join(CAPTION_STYLES)}", param_hint="--style")
     from clipflow_worker.pipeline.llm import llm_refiner
 
     from .config import get_settings
 
     settings = get_settings()  # LLM_* settings, when all set, refine titles and scores
-    options = ClipOptions(style=style, max_clips=clips, min_duration=min_seconds, max_duration=max_seconds,
+    options = ClipOptions(style=style.value, max_clips=clips, min_duration=min_seconds, max_duration=max_seconds,
                           asr_engine=engine, asr_model=model,
                           refine=llm_refiner(settings.llm_provider, settings.llm_base_url, settings.llm_api_key, settings.llm_model))
     try:

@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = None
     stripe_webhook_secret: str | None = None
 
+    # Social platform APIs (clipflow_worker/publishers): settings so tests and staging point
+    # them at local servers. Instagram's carries the Graph API version.
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    youtube_upload_url: str = "https://www.googleapis.com/upload/youtube/v3"
+    tiktok_api_url: str = "https://open.tiktokapis.com"
+    instagram_api_url: str = "https://graph.instagram.com/v24.0"
+
     # GraphQL protection (see clipflow_api/graphql/schema.py). Introspection defaults to on
     # outside production; GraphiQL is served in development only.
     graphql_introspection: bool | None = Field(None, description="None: on unless production")

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     PERMISSION_DENIED = "PERMISSION_DENIED"
     RATE_LIMITED = "RATE_LIMITED"
+    CONFLICT = "CONFLICT"
     # auth
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     INVALID_EMAIL = "INVALID_EMAIL"
@@ -54,6 +55,8 @@ class ErrorCode(StrEnum):
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     INVALID_URL = "INVALID_URL"
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
+    # a unique name is taken (feature flags); the GraphQL ErrorCode already lists it
+    UNIQUE = "UNIQUE"
 
 
 class DomainError(Exception):

@@ -36,3 +36,10 @@ async def delete_row(session: AsyncSession, row: Any) -> None:
     """Delete ``row`` and flush, so a refused delete (a foreign key) surfaces here."""
     await session.delete(row)
     await session.flush()
+
+
+def is_unique_violation(exc: Exception, constraint: str) -> bool:
+    """Whether an ``IntegrityError`` broke the named unique constraint (asyncpg names it on the cause)."""
+    orig = getattr(exc, "orig", None)
+    name = getattr(getattr(orig, "__cause__", None), "constraint_name", None) or ""
+    return name == constraint or constraint in str(orig)

@@ -9,7 +9,7 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from clipflow_api.config import get_settings
-from clipflow_api.jobs.service import MEDIA_QUEUE, PUBLISH_QUEUE, WEBHOOK_QUEUE
+from clipflow_api.jobs.service import MEDIA_QUEUE, PROBE_VIDEO, PROCESS_VIDEO, PUBLISH_QUEUE, WEBHOOK_QUEUE
 
 from .tasks.context import shutdown, startup
 from .tasks.maintenance import sweep_jobs, sweep_uploads
@@ -36,10 +36,10 @@ MediaWorker: dict[str, Any] = {
     **_COMMON,
     "queue_name": MEDIA_QUEUE,
     "functions": [
-        func(probe_video, name="probe_video", timeout=120, max_tries=3),
+        func(probe_video, name=PROBE_VIDEO, timeout=120, max_tries=3),
         # A long video on a CPU: transcription plus three renders per clip. The job row's
         # progress keeps the sweeper from thinking it died.
-        func(process_video, name="process_video", timeout=3 * 3600, max_tries=3),
+        func(process_video, name=PROCESS_VIDEO, timeout=3 * 3600, max_tries=3),
     ],
     "cron_jobs": [
         cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60),

@@ -153,34 +153,53 @@ async def redis() -> AsyncIterator:
 
 @pytest.fixture
 async def committed(owner_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """An owner session whose commits are real (for workers and other connections).
+    """An owner session whose commits are real (for workers, the app and other connections).
 
-    Every workspace and user it inserted is deleted afterwards (cascades remove the rest).
-    Ids are collected as rows are flushed: the identity map is weak and forgets objects
-    the test no longer holds.
+    Afterwards every user and workspace it inserted is deleted, with the workspaces those
+    users came to own through the API (cascades remove the rest). Ids are collected as rows
+    are flushed: the identity map is weak and forgets objects the test no longer holds.
     """
     from sqlalchemy import event
 
     from clipflow_api.models import User, Workspace
 
     session = AsyncSession(owner_engine, expire_on_commit=False)
-    created: dict[type, set] = {Workspace: set(), User: set()}
+    users: set = set()
+    workspaces: set = set()
 
     @event.listens_for(session.sync_session, "after_flush")
     def _collect(sync_session, _context) -> None:  # noqa: ANN001
         for obj in sync_session.new:
-            if type(obj) in created:
-                created[type(obj)].add(obj.id)
+            if isinstance(obj, User):
+                users.add(obj.id)
+            elif isinstance(obj, Workspace):
+                workspaces.add(obj.id)
 
     yield session
     await session.rollback()
-    if created[Workspace]:
-        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:ids)"), {"ids": list(created[Workspace])})
-    if created[User]:
-        await session.execute(text("DELETE FROM workspaces WHERE owner_id = ANY(:ids)"), {"ids": list(created[User])})
-        await session.execute(text("DELETE FROM users WHERE id = ANY(:ids)"), {"ids": list(created[User])})
+    if workspaces or users:
+        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:w) OR owner_id = ANY(:u)"),
+                              {"w": list(workspaces), "u": list(users)})
+    if users:
+        await session.execute(text("DELETE FROM users WHERE id = ANY(:u)"), {"u": list(users)})
     await session.commit()
     await session.close()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """moto's S3 server on a free port (the same protocol as S3, presigned URLs included): its URL."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from typing import Any
 
 from strawberry.relay import GlobalID
 
-from ..billing.plans import require_feature
+from ..billing.plans import PlanFeatureRequired, require_feature
 from ..config import get_settings
 from ..db import apply_tenant, set_tenant
 from ..errors import AuthError, ErrorCode, PermissionDenied, ValidationError
@@ -226,7 +226,10 @@ async def _from_api_key(
         await apply_tenant(session)
 
     # a key that outlived its workspace's paid plan stops working (and costs no request)
-    plan = await require_feature(session, member.workspace_id, "api_access")
+    try:
+        plan = await require_feature(session, member.workspace_id, "api_access")
+    except PlanFeatureRequired as exc:  # a refusal to act, here: 403, not a mutation's payload error
+        raise PermissionDenied(exc.code, exc.message) from None
     limit = row.rate_limit
     if plan.api_requests_daily is not None:
         limit = min(limit, plan.api_requests_daily)

@@ -190,6 +190,19 @@ async def get_verification_by_value(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def list_live_verifications(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, *, limit: int
+) -> list[Verification]:
+    """The user's tokens (identifiers ``<purpose>:<user id>:...``) that have not expired, newest first."""
+    rows = await session.execute(
+        select(Verification)
+        .where(Verification.identifier.like(f"%:{user_id}:%"), Verification.expires_at > now)
+        .order_by(Verification.created_at.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars().all())
+
+
 async def delete_verification(session: AsyncSession, verification_id: uuid.UUID) -> None:
     await session.execute(delete(Verification).where(Verification.id == verification_id))
 

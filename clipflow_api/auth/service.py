@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,12 +30,13 @@ from ..errors import (
     PermissionDenied,
     ValidationError,
 )
-from ..models import Account, ApiKey, User
+from ..models import Account, ApiKey, User, Verification
 from ..permissions import (
     SYSTEM_PERMISSIONS,
     check_permission_names,
     effective_permissions,
 )
+from ..rows import is_unique_violation
 from ..workspaces import repository as workspaces_repository
 from ..workspaces.repository import acting_as
 from ..workspaces.service import create_workspace, drop_unproven_access, revoke_all_api_keys
@@ -44,13 +45,20 @@ from .oauth import OAuthProfile
 from .passwords import check_strength, hash_password, needs_rehash, verify_password
 from .principal import Principal
 from .tokens import api_key_display_prefix, hash_token, new_api_key, new_token
-from ..validation import clean_name, normalize_email
+from ..validation import check_list, clean_name, normalize_email
 
 EMAIL_VERIFY = "email-verify"
 PASSWORD_RESET = "password-reset"
 MAX_PASSWORD_INPUT = 1024  # longer input is refused before hashing: no CPU bomb via log_in
 MAX_API_KEY_RATE_LIMIT = 10_000_000
+PENDING_VERIFICATIONS_SHOWN = 20
 
+
+class EmailedToken(NamedTuple):
+    """A token to email (never to return to the caller) and the address it goes to."""
+
+    to: str
+    token: str
 
 
 def _personal_workspace_name(name: str) -> str:
@@ -91,17 +99,12 @@ async def _audit_user(
         )
 
 
-def _is_unique_violation(exc: IntegrityError, constraint: str) -> bool:
-    cause = getattr(exc.orig, "__cause__", None)
-    return (getattr(cause, "constraint_name", None) or "") == constraint or constraint in str(exc.orig)
-
-
 async def _add_user(session: AsyncSession, **values: Any) -> User:
     try:
         async with session.begin_nested():
             return await repository.add_user(session, **values)
     except IntegrityError as exc:
-        if _is_unique_violation(exc, "uq_users_email"):
+        if is_unique_violation(exc, "uq_users_email"):
             raise Conflict(ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", "email") from None
         raise
 
@@ -154,9 +157,11 @@ async def log_in(
     return user, token
 
 
-async def log_out(session: AsyncSession, *, token: str) -> None:
-    """End the session the token belongs to (nothing happens for an unknown token)."""
-    ended = await repository.delete_session_by_hash(session, hash_token(token or ""))
+async def log_out(session: AsyncSession, principal: Principal, *, token: str | None) -> None:
+    """End the caller's session with its token (nothing happens for an unknown token); API keys are revoked instead."""
+    if not token or principal.session_id is None:
+        raise ValidationError(ErrorCode.INVALID, "Sign out with the session token (API keys are revoked instead).")
+    ended = await repository.delete_session_by_hash(session, hash_token(token))
     if ended is not None:
         await _audit_user(session, ended.user_id, "user.logout")
 
@@ -197,21 +202,29 @@ async def _live_verification(session: AsyncSession, *, purpose: str, token: str)
     return user_id, bound, row.id
 
 
-async def request_email_verification(session: AsyncSession, *, user_id: uuid.UUID) -> str:
-    """A token proving the user reads their current address (the caller emails it)."""
-    await repository.as_user(session, user_id)
-    user = await repository.get_user(session, user_id)
+async def request_email_verification(session: AsyncSession, *, user_id: uuid.UUID | None) -> EmailedToken:
+    """A token proving the user reads their current address, and that address (the caller emails it)."""
+    user = None
+    if user_id is not None:
+        await repository.as_user(session, user_id)
+        user = await repository.get_user(session, user_id)
     if user is None:
         raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
     if user.email_verified:
         raise Conflict(ErrorCode.ALREADY_VERIFIED, "This email address is already verified.")
-    return await _issue_verification(
+    token = await _issue_verification(
         session,
         purpose=EMAIL_VERIFY,
         user=user,
         ttl=timedelta(hours=get_settings().email_verification_ttl_hours),
         bind_email=True,
     )
+    return EmailedToken(to=user.email, token=token)
+
+
+async def pending_verifications(session: AsyncSession, *, user_id: uuid.UUID) -> list[Verification]:
+    """The user's unexpired email verifications and password resets, newest first (at most 20)."""
+    return await repository.list_live_verifications(session, user_id, clock.now(), limit=PENDING_VERIFICATIONS_SHOWN)
 
 
 async def verify_email(session: AsyncSession, *, token: str) -> User:
@@ -237,8 +250,8 @@ async def _user_by_address(session: AsyncSession, email: str) -> User | None:
     return await repository.get_user(session, found.id)
 
 
-async def request_password_reset(session: AsyncSession, *, email: str) -> str | None:
-    """A reset token for the address's user, or None when there is none (answer the same either way)."""
+async def request_password_reset(session: AsyncSession, *, email: str) -> EmailedToken | None:
+    """A reset token to email to the address's user, or None when there is none (answer the same either way)."""
     try:
         email = normalize_email(email)
     except ValidationError:
@@ -254,7 +267,7 @@ async def request_password_reset(session: AsyncSession, *, email: str) -> str | 
         bind_email=False,
     )
     await _audit_user(session, user.id, "user.password_reset_requested")
-    return token
+    return EmailedToken(to=user.email, token=token)
 
 
 async def reset_password(session: AsyncSession, *, token: str, new_password: str) -> User:
@@ -425,7 +438,7 @@ async def _require_verified(session: AsyncSession, user_id: uuid.UUID | None, ac
         raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
     if not user.email_verified:
         # Until the address is proven, the account may belong to someone squatting it.
-        raise PermissionDenied(ErrorCode.EMAIL_NOT_VERIFIED, f"Verify your email address before {action}.")
+        raise Conflict(ErrorCode.EMAIL_NOT_VERIFIED, f"Verify your email address before {action}.")
     return user
 
 
@@ -449,6 +462,7 @@ async def create_api_key(
     user_id = principal.user_id
     workspace_id = None if personal else principal.workspace_id
     name = clean_name(name)
+    check_list(scopes, "scopes")
     try:
         scopes = check_permission_names(scopes or [], field="scopes")
     except ValidationError as exc:
@@ -517,6 +531,12 @@ async def create_api_key(
             details={"name": name, "scopes": scopes},
         )
     return key, secret
+
+
+def require_key_listing(principal: Principal) -> None:
+    """An API key lists keys only with ``api_key:manage`` (a session always lists its own)."""
+    if principal.api_key_id is not None and not principal.can("api_key:manage"):
+        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "This API key needs the api_key:manage scope to list keys.")
 
 
 async def revoke_api_key(session: AsyncSession, principal: Principal, *, key_id: uuid.UUID) -> ApiKey:

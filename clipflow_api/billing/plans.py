@@ -12,7 +12,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import ErrorCode, PermissionDenied
+from ..errors import Conflict, ErrorCode
 from ..models import Subscription, SubscriptionPlan, Workspace
 
 # Subscription states in which the plan applies (a lapsed one falls back to free).
@@ -25,8 +25,11 @@ FEATURE_NAMES = {
 }
 
 
-class PlanFeatureRequired(PermissionDenied):
-    """The workspace's plan does not include a feature; the message names a plan that does."""
+class PlanFeatureRequired(Conflict):
+    """The workspace's plan does not include a feature; the message names a plan that does.
+
+    A state the workspace can change (upgrade), so a payload error; a request made with an
+    API key of such a workspace is refused as a permission failure by ``auth.principal``."""
 
     default_code = ErrorCode.PLAN_FEATURE_REQUIRED
 

@@ -12,12 +12,14 @@ import re
 import datetime as dt
 import typing
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-__all__ = ["JSON", "RowType", "desc", "info_ctx"]
+__all__ = ["JSON", "IdArg", "RowType", "desc", "info_ctx"]
+
+IdArg = Annotated[strawberry.ID, strawberry.argument(description="The object's id.")]
 
 
 def desc(text: str, **kw: Any) -> Any:

@@ -6,11 +6,13 @@ itself. Values are the stored strings, so a row's column serialises as it is.
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from ..models import enums as e
 
-_DESCRIPTIONS: dict[type, str] = {
+_DESCRIPTIONS: dict[type[Enum], str] = {
     e.Role: "A member's role in a workspace.",
     e.MemberStatus: "Whether a membership is current.",
     e.VideoSourceType: "Where a video came from.",
@@ -27,6 +29,8 @@ _DESCRIPTIONS: dict[type, str] = {
     e.PostStatus: "Where a post is on its way to the platform.",
     e.PostMediaType: "What a post carries.",
     e.SubscriptionStatus: "The state of a billing subscription.",
+    e.BillingCycle: "How often a subscription is billed.",
+    e.CommentSentiment: "The tone of a comment.",
     e.ProjectStatus: "Where a studio project is in review.",
     e.CollaboratorRole: "A collaborator's role on a studio project.",
     e.TimelineElementType: "The kind of element on a studio timeline.",
@@ -54,6 +58,8 @@ SocialAccountStatus = e.SocialAccountStatus
 PostStatus = e.PostStatus
 PostMediaType = e.PostMediaType
 SubscriptionStatus = e.SubscriptionStatus
+BillingCycle = e.BillingCycle
+CommentSentiment = e.CommentSentiment
 ProjectStatus = e.ProjectStatus
 CollaboratorRole = e.CollaboratorRole
 TimelineElementType = e.TimelineElementType

@@ -7,13 +7,12 @@ authentication failures are top-level GraphQL errors with ``extensions.code``.
 
 from __future__ import annotations
 
-import enum
 import logging
 import uuid
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLFormattedError
 from strawberry.extensions import MaskErrors
 
 from ..errors import AuthError, DomainError
@@ -22,12 +21,9 @@ from ..errors import ErrorCode as DomainErrorCode
 log = logging.getLogger(__name__)
 
 
-# The domain's codes (clipflow_api.errors.ErrorCode) plus a few the GraphQL layer adds.
-_EXTRA_CODES = ("UNIQUE", "CONFLICT", "GRAPHQL_ERROR")
-ErrorCode = strawberry.enum(
-    enum.Enum("ErrorCode", {c.name: c.value for c in DomainErrorCode} | {c: c for c in _EXTRA_CODES}),
-    description="Why a mutation could not do what it was asked (stable: clients switch on it).",
-)
+# The domain's codes, defined once (clipflow_api.errors.ErrorCode), as the GraphQL enum.
+strawberry.enum(DomainErrorCode, description="Why a mutation could not do what it was asked (stable: clients switch on it).")
+ErrorCode = DomainErrorCode
 
 
 _DOMAIN_CODES = {code.value: code for code in ErrorCode}
@@ -41,7 +37,7 @@ class MutationError:
         default=None, description="The input field at fault (camelCase), or null when the error is not about one field."
     )
     message: str = strawberry.field(default="", description="A sentence a user can read.")
-    code: ErrorCode = strawberry.field(default=ErrorCode.INVALID, description="A stable code a client can switch on.")
+    code: DomainErrorCode = strawberry.field(default=DomainErrorCode.INVALID, description="A stable code a client can switch on.")
 
 
 def code_for(domain_code: Any) -> Any:
@@ -66,16 +62,17 @@ def from_domain_error(cls: type, exc: Exception) -> Any:
     )
 
 
-def error_type(name: str, description: str) -> type:
-    """A payload error type ``<name>Error`` (field, message, code)."""
-    return strawberry.type(type(f"{name}Error", (MutationError,), {}), description=description)
-
-
 # --- top-level errors ------------------------------------------------------------------
 
 class PermissionDeniedError(GraphQLError):
-    def __init__(self, message: str = "You do not have permission to perform this action.") -> None:
-        super().__init__(message, extensions={"code": "PERMISSION_DENIED"})
+    """The one shape of every permission failure: ``extensions.code`` PERMISSION_DENIED, and
+    ``extensions.reason`` when the service named a finer one (``OWNER_PROTECTED``)."""
+
+    def __init__(self, message: str = "You do not have permission to perform this action.", reason: str | None = None) -> None:
+        extensions = {"code": "PERMISSION_DENIED"}
+        if reason and reason != "PERMISSION_DENIED":
+            extensions["reason"] = reason
+        super().__init__(message, extensions=extensions)
 
 
 class UnauthenticatedError(GraphQLError):
@@ -117,7 +114,10 @@ def should_mask_error(err: GraphQLError) -> bool:
     if original is None:
         return False  # parse/validation errors: about the query, not the server
     if isinstance(original, GraphQLError):
-        return (original.extensions or {}).get("code") not in SAFE_CODES
+        code = (original.extensions or {}).get("code")
+        if code is None and err.path is None:
+            return False  # graphql-core refusing a variable's value (an unknown enum value): about the request
+        return code not in SAFE_CODES
     if (err.extensions or {}).get("code") in SAFE_CODES:
         return False
     return True
@@ -155,11 +155,11 @@ class MaskInternalErrors(MaskErrors):
 # -- domain errors as GraphQL errors (HTTP answers, socket operations) --------------------------
 
 
-def graphql_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+def graphql_error(message: str, code: str, **extensions: Any) -> GraphQLFormattedError:
     return {"message": message, "extensions": {"code": code, **extensions}}
 
 
-def domain_error(exc: DomainError) -> dict[str, Any]:
+def domain_error(exc: DomainError) -> GraphQLFormattedError:
     """A domain error as a GraphQL error: how HTTP answers one before GraphQL runs, and sockets an operation."""
     code = "UNAUTHENTICATED" if isinstance(exc, AuthError) else str(exc.code.value)
     extensions: dict[str, Any] = {"reason": str(exc.code.value)}

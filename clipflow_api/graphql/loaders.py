@@ -2,6 +2,10 @@
 ``<Entity>By<Key>Loader``; each batch opens its own short-lived session (``ctx.session()``),
 so concurrent sibling resolvers never share one.
 
+Loaders hand out plain rows (``relay.row_select``: the model's columns under their attribute
+names, read like the ORM object), not ORM objects: reads need no identity map or instance
+state, and a type's ``from_row`` reads the same names either way.
+
 - ``ByIdLoader``: one row per id (None when missing, soft-deleted or not visible).
 - ``ListByKeyLoader``: every row per foreign key (small, bounded child lists).
 - ``ConnectionByKeyLoader``: one page per (parent id, filter, order, page args); keys that
@@ -11,11 +15,12 @@ so concurrent sibling resolvers never share one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import ColumnElement, Select, select
@@ -33,6 +38,7 @@ from .relay import (
     descending,
     empty_page,
     fetch_pages,
+    row_select,
     to_connection,
 )
 
@@ -69,7 +75,7 @@ class ByIdLoader(Loader):
         if not self.include_deleted:
             where += _not_deleted(self.model)
         async with self.ctx.session() as session:
-            rows = (await session.execute(select(self.model).where(*where))).scalars().all()
+            rows = (await session.execute(row_select(self.model).where(*where))).all()
         by_id = {r.id: r for r in rows}
         return [by_id.get(k) for k in keys]
 
@@ -84,10 +90,10 @@ class ListByKeyLoader(Loader):
 
     async def batch_load(self, keys: list[Any]) -> Sequence[list[Any]]:
         key = type(self).key
-        stmt = select(self.model).where(key.in_(keys), *_not_deleted(self.model), *self.visible())
+        stmt = row_select(self.model).where(key.in_(keys), *_not_deleted(self.model), *self.visible())
         stmt = stmt.order_by(*(self.order_by or (self.model.id,)))
         async with self.ctx.session() as session:
-            rows = (await session.execute(stmt)).scalars().all()
+            rows = (await session.execute(stmt)).all()
         grouped: dict[Any, list[Any]] = defaultdict(list)
         attr = key.key
         for r in rows:
@@ -103,6 +109,15 @@ class ListQuery:
     filter: Hashable = None
     sort: Hashable = None
     only: RowMatch | None = None  # the rows a row-dependent read rule lets through, applied in SQL
+
+
+@functools.lru_cache(maxsize=8)
+def _cursor_secret(secret_key: str) -> bytes:
+    # a key of its own, derived from the secret key, so a cursor MAC can never stand for another signature
+    return hashlib.sha256(b"clipflow connection cursor\0" + secret_key.encode()).digest()
+
+
+_NO_PAGE = PageArgs()
 
 
 class ConnectionByKeyLoader(Loader):
@@ -131,12 +146,15 @@ class ConnectionByKeyLoader(Loader):
         return (*keys, SortKey(self.model.id, keys[-1].descending if keys else False))
 
     def cursors(self, query: ListQuery) -> Cursors:
-        """The cursors of this list in ``query``'s order, bound to both."""
-        keys = self.sort_keys(query)
-        scope = type(self).__name__ + ":" + ",".join(f"{k.column.key} {'desc' if k.descending else 'asc'}" for k in keys)
-        # a key of its own, derived from the secret key, so a cursor MAC can never stand for another signature
-        secret = hashlib.sha256(b"clipflow connection cursor\0" + self.ctx.settings.secret_key.encode()).digest()
-        return Cursors(keys, scope, secret)
+        """The cursors of this list in ``query``'s order, bound to both (made once per order and request)."""
+        made: dict[Any, Cursors] = self.__dict__.setdefault("_cursors", {})
+        memo = (query.filter, query.sort, query.only)  # what ``order`` may read: everything but the page
+        found = made.get(memo)
+        if found is None:
+            keys = self.sort_keys(query)
+            scope = type(self).__name__ + ":" + ",".join(f"{k.column.key} {'desc' if k.descending else 'asc'}" for k in keys)
+            found = made[memo] = Cursors(keys, scope, _cursor_secret(self.ctx.settings.secret_key))
+        return found
 
     async def batch_load(self, keys: list[tuple[Any, ListQuery]]) -> Sequence[Page]:
         groups: dict[ListQuery, list[Any]] = defaultdict(list)
@@ -207,9 +225,9 @@ async def load_connection(
     # row-dependent (your own rows): the rule filters in SQL, so pages are full and counts true
     only = rule.unless if decided is None and rule is not None else None
     instance = info.context.loader(loader)
-    query = ListQuery(page=PageArgs(), filter=filter, sort=sort, only=only)
-    cursors = instance.cursors(query)
-    query = replace(query, page=PageArgs.of(first=first, after=after, last=last, before=before, cursors=cursors))
+    cursors = instance.cursors(ListQuery(page=_NO_PAGE, filter=filter, sort=sort, only=only))
+    page_args = PageArgs.of(first=first, after=after, last=last, before=before, cursors=cursors)
+    query = ListQuery(page=page_args, filter=filter, sort=sort, only=only)
     if decided is False:
         return to_connection(empty_page(), type_.from_row, cursors)
     page = await instance.load((parent, query))

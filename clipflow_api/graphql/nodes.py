@@ -26,11 +26,18 @@ from .media import types as med_t
 from .projects import loaders as prj_l
 from .projects import types as prj_t
 from ..permissions import PERMISSIONS
+from .context import Info
 from .relay import MAX_PAGE_SIZE, NODE_TYPES, NodeRule, RowMatch, register_node, resolve_node
 from .social import loaders as soc_l
 from .social import types as soc_t
-from .system import loaders as sys_l
-from .system import types as sys_t
+from .audit import loaders as aud_l
+from .audit import types as aud_t
+from .feature_flags import loaders as ff_l
+from .feature_flags import types as ff_t
+from .jobs import loaders as job_l
+from .jobs import types as job_t
+from .webhooks import loaders as wh_l
+from .webhooks import types as wh_t
 from .templates import loaders as tpl_l
 from .templates import types as tpl_t
 from .workspaces import loaders as ws_l
@@ -80,11 +87,11 @@ _NODES: list[tuple[type, type, NodeRule]] = [
     (soc_t.PostMetric, soc_l.PostMetricByIdLoader, POST),  # Post.metrics
     (soc_t.Comment, soc_l.CommentByIdLoader, POST),  # Workspace.comments
     (soc_t.AccountAnalytics, soc_l.AccountAnalyticsByIdLoader, WORKSPACE),  # SocialAccount.analytics
-    (sys_t.Job, sys_l.JobByIdLoader, VIDEO),  # Workspace.jobs
-    (sys_t.Webhook, sys_l.WebhookByIdLoader, WEBHOOK),
-    (sys_t.WebhookDelivery, sys_l.WebhookLogByIdLoader, WEBHOOK),  # Webhook.deliveries
-    (sys_t.AuditLog, sys_l.AuditLogByIdLoader, NodeRule("audit:read")),
-    (sys_t.FeatureFlag, sys_l.FeatureFlagByIdLoader, NodeRule(sys_l.FEATURE_FLAG_PERMISSION)),
+    (job_t.Job, job_l.JobByIdLoader, VIDEO),  # Workspace.jobs
+    (wh_t.Webhook, wh_l.WebhookByIdLoader, WEBHOOK),
+    (wh_t.WebhookDelivery, wh_l.WebhookLogByIdLoader, WEBHOOK),  # Webhook.deliveries
+    (aud_t.AuditLog, aud_l.AuditLogByIdLoader, NodeRule("audit:read")),
+    (ff_t.FeatureFlag, ff_l.FeatureFlagByIdLoader, NodeRule(ff_l.FEATURE_FLAG_PERMISSION)),
     (tpl_t.SocialFormat, tpl_l.SocialFormatByIdLoader, OPEN),
     (tpl_t.TemplateCategory, tpl_l.TemplateCategoryByIdLoader, OPEN),
     (tpl_t.Template, tpl_l.TemplateByIdLoader, OPEN),  # Query.templates: yours, system and public ones
@@ -103,14 +110,14 @@ NODE_CLASSES = [t for t, _, _ in _NODES]
 class NodeQueries:
     @strawberry.field(description="Any object by its global id; null when it does not exist or is not visible to you.")
     async def node(
-        self, info: strawberry.Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
     ) -> relay.Node | None:
         return await resolve_node(info.context, id)
 
     @strawberry.field(description=f"Objects by their global ids, in order (at most {MAX_PAGE_SIZE}); null where not visible.")
     async def nodes(
         self,
-        info: strawberry.Info,
+        info: Info,
         ids: Annotated[list[strawberry.ID], strawberry.argument(description=f"Global ids (at most {MAX_PAGE_SIZE}).")],
     ) -> list[relay.Node | None]:
         if len(ids) > MAX_PAGE_SIZE:

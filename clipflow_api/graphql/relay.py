@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import functools
 import hmac
 import json
 import uuid
@@ -27,9 +28,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, null, or_, select, true, tuple_
+from sqlalchemy import (
+    BindParameter, ColumnElement, Integer, Select, and_, bindparam, false, func, literal, null, or_, select, true, tuple_,
+)
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from strawberry import relay
 
 from .errors import BadRequestError
@@ -94,7 +97,7 @@ def beyond_cursor(keys: Sequence[SortKey], values: Sequence[Any], forward: bool)
     if len({k.descending for k in keys}) == 1 and not any(k.nullable or v is None for k, v in zip(keys, values)):
         # one direction, no NULLs: a row-value comparison, which a (key, id) index serves
         row = tuple_(*(k.column for k in keys))
-        cursor = tuple_(*(literal(v, k.column.type) for k, v in zip(keys, values)))
+        cursor = tuple_(*(v if isinstance(v, BindParameter) else literal(v, k.column.type) for k, v in zip(keys, values)))
         return row > cursor if forward != keys[0].descending else row < cursor
     terms: list[ColumnElement[bool]] = []
     equal: list[ColumnElement[bool]] = []
@@ -212,10 +215,8 @@ class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="The items of this page, with their cursors.")
     page_info: PageInfo = strawberry.field(description="Pagination data for this page.")
     total_count: int = strawberry.field(description="How many items match, across every page.")
-
-    @strawberry.field(description="The items of this page without cursors.")
-    def nodes(self) -> list[T]:
-        return [e.node for e in self.edges]
+    # A plain field (no resolver): read straight off the object, like the three above.
+    nodes: list[T] = strawberry.field(description="The items of this page without cursors.")
 
 
 @dataclass
@@ -232,18 +233,163 @@ def empty_page() -> Page:
     return Page()
 
 
+class PageConnection(Connection[Any]):
+    """A ``Connection`` built lazily from a ``Page``: the nodes, the edges and their signed
+    cursors, and the page info are made on first read, so a query that asks only for
+    ``nodes`` (or only ``totalCount``) pays for no cursor, and one that asks for nothing
+    converts no row. Not a GraphQL type of its own: it is served as the field's ``Connection[T]``."""
+
+    def __init__(self, page: Page, convert: Callable[[Any], Any], cursors: Cursors) -> None:  # noqa: D107
+        self._page = page
+        self._convert = convert
+        self._cursors = cursors
+
+    @functools.cached_property
+    def nodes(self) -> list[Any]:  # type: ignore[override]
+        return [self._convert(row) for row in self._page.rows]
+
+    @functools.cached_property
+    def edges(self) -> list[Edge[Any]]:  # type: ignore[override]
+        encode = self._cursors.encode
+        return [Edge(cursor=encode(row), node=node) for row, node in zip(self._page.rows, self.nodes)]
+
+    @functools.cached_property
+    def page_info(self) -> PageInfo:  # type: ignore[override]
+        rows, encode = self._page.rows, self._cursors.encode
+        return PageInfo(
+            has_next_page=self._page.has_next,
+            has_previous_page=self._page.has_previous,
+            start_cursor=encode(rows[0]) if rows else None,
+            end_cursor=encode(rows[-1]) if rows else None,
+        )
+
+    @property
+    def total_count(self) -> int:  # type: ignore[override]
+        return self._page.total
+
+
 def to_connection(page: Page, convert: Callable[[Any], Any], cursors: Cursors) -> Connection:
-    edges = [Edge(cursor=cursors.encode(row), node=convert(row)) for row in page.rows]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=page.total,
+    return PageConnection(page, convert, cursors)
+
+
+# --- the keyset statement ------------------------------------------------------------------
+#
+# A connection level is one statement: per parent, an aggregate (the list's total and the rows
+# each cursor lets through) outer-joined to the rows ranked past the cursors. Building it costs
+# far more than running it (three subqueries over every column of the model), so each shape is
+# built once per process and reused with bind parameters: the parents, the page size and the
+# cursor values are named parameters, and the values bound in the loader's ``base`` (tenant,
+# filters, the caller's own rows) are passed by the keys of the cached statement's parameters,
+# matched position by position through SQLAlchemy's cache key, which lists a statement's bound
+# parameters in a fixed order for a given structure. The shape's key is that cache key's
+# structure (values left out) plus what this module adds (model, partition, order, direction,
+# which cursor values are NULL), so two requests share a statement exactly when SQLAlchemy
+# would share its compiled form. Read paths get plain rows (the model's columns under their
+# attribute names), not ORM objects: no identity map, no instance state.
+
+
+@functools.cache
+def row_columns(model: Any) -> tuple[tuple[str, Any], ...]:
+    """(attribute name, table column) of every column a plain-row read returns (deferred ones left out)."""
+    out = []
+    for attr in sa_inspect(model).column_attrs:
+        if attr.deferred or len(attr.columns) != 1:
+            continue
+        out.append((attr.key, attr.columns[0]))
+    return tuple(out)
+
+
+@functools.cache
+def row_select(model: Any) -> Select:
+    """``SELECT`` of the model's columns, labelled by attribute name: rows read like the ORM object."""
+    return select(*(col.label(key) if col.key != key else col for key, col in row_columns(model)))
+
+
+@dataclass(frozen=True)
+class _Keyset:
+    stmt: Select
+    base_keys: tuple[str, ...]  # keys of the template base's bound parameters, in cache-key order
+
+
+_KEYSETS: dict[Any, _Keyset | None] = {}
+# Shapes are bounded by the code (filters, orders, cursor NULL patterns); past this many, a
+# new shape is built per request rather than cached, and a cached one is never evicted (an
+# evicted statement's compiled form could outlive it under other parameter keys).
+_MAX_KEYSETS = 2000
+
+
+def _keyset_statement(
+    base: Select, model: Any, partition: Any, keys: Sequence[SortKey], forward: bool,
+    after: Sequence[bool] | None, before: Sequence[bool] | None,
+) -> Select:
+    """The page statement of ``base``; ``after``/``before``: which cursor values are NULL (None: no cursor)."""
+
+    def cursor_values(prefix: str, nulls: Sequence[bool]) -> list[Any]:
+        return [None if null_ else bindparam(f"{prefix}_{i}", type_=k.column.type) for i, (k, null_) in enumerate(zip(keys, nulls))]
+
+    if partition is not None:  # None: a root list (global catalogues), one page keyed None
+        base = base.where(partition.in_(bindparam("page_parents", expanding=True)))
+    after_cond = beyond_cursor(keys, cursor_values("page_after", after), forward=True) if after is not None else None
+    before_cond = beyond_cursor(keys, cursor_values("page_before", before), forward=False) if before is not None else None
+    window = [c for c in (after_cond, before_cond) if c is not None]
+
+    def passing(cond: ColumnElement[bool] | None) -> Any:
+        return func.count().filter(cond) if cond is not None else func.count()
+
+    counts = base.with_only_columns(
+        (partition if partition is not None else null()).label("page_parent"),
+        func.count().label("page_total"),
+        passing(and_(*window) if window else None).label("page_window"),
+        passing(after_cond).label("page_after"),  # rows past the `after` cursor
+        passing(before_cond).label("page_before"),  # rows short of the `before` cursor
+        maintain_column_froms=True,
     )
+    if partition is not None:
+        counts = counts.group_by(partition)
+    counts_sq = counts.subquery()
+    rank = func.row_number().over(partition_by=partition, order_by=[k.window(forward) for k in keys])
+    ranked = base.where(*window).add_columns(rank.label("page_rank")).subquery()
+    within = ranked.c.page_rank <= bindparam("page_limit", type_=Integer())
+    on = and_(ranked.c[partition.property.columns[0].key] == counts_sq.c.page_parent, within) if partition is not None else within
+    return (
+        select(
+            counts_sq.c.page_parent, counts_sq.c.page_total, counts_sq.c.page_window, counts_sq.c.page_after,
+            counts_sq.c.page_before, ranked.c.page_rank,
+            *(ranked.c[col.key].label(key) for key, col in row_columns(model)),
+        )
+        .select_from(counts_sq)
+        .outerjoin(ranked, on)
+        .order_by(ranked.c.page_rank)
+    )
+
+
+def _nulls(values: Sequence[Any] | None) -> tuple[bool, ...] | None:
+    return None if values is None else tuple(v is None for v in values)
+
+
+def _cached_keyset(
+    session: AsyncSession, base: Select, model: Any, partition: Any, keys: Sequence[SortKey], forward: bool,
+    after: tuple[bool, ...] | None, before: tuple[bool, ...] | None,
+) -> tuple[Select, dict[str, Any]]:
+    """The statement for ``base``'s shape and the values of ``base``'s own bound parameters."""
+    cache_key = base._generate_cache_key()
+    if cache_key is None:  # not cacheable (SQLAlchemy says so): built for this request, values inline
+        return _keyset_statement(base, model, partition, keys, forward, after, before), {}
+    shape = (cache_key.key, model, partition, tuple(keys), forward, after, before)
+    found = _KEYSETS.get(shape)
+    if found is None and shape not in _KEYSETS and len(_KEYSETS) < _MAX_KEYSETS:
+        stmt = _keyset_statement(base, model, partition, keys, forward, after, before)
+        template = tuple(b.key for b in cache_key.bindparams)
+        # the template's parameters must reach the compiled statement under their own keys
+        # (a clone during compilation would rename them): check once, else never cache the shape
+        compiled = stmt.compile(dialect=session.get_bind().dialect)
+        compiled_keys = {b.key for b in compiled.binds.values()}
+        found = _Keyset(stmt, template) if set(template) <= compiled_keys else None
+        _KEYSETS[shape] = found
+    if found is None:
+        return _keyset_statement(base, model, partition, keys, forward, after, before), {}
+    values = {key: bind.effective_value for key, bind in zip(found.base_keys, cache_key.bindparams)}
+    return found.stmt, values
 
 
 async def fetch_pages(
@@ -260,46 +406,26 @@ async def fetch_pages(
     Per parent, an aggregate counts the list and the rows each cursor lets through (so
     ``totalCount`` and both ``has*Page`` hold for an empty page and for ``first: 0``), and
     is outer-joined to the ranked rows past the cursors, the first ``first`` (or, ranked in
-    the mirrored order, the last ``last``) of them."""
+    the mirrored order, the last ``last``) of them. Rows are plain rows (``row_columns``)."""
     forward = args.last is None
     limit = args.first if forward else args.last
-    if partition is not None:  # None: a root list (global catalogues), one page keyed None
-        base = base.where(partition.in_(list(parent_ids)))
-    after = beyond_cursor(keys, args.after, forward=True) if args.after is not None else None
-    before = beyond_cursor(keys, args.before, forward=False) if args.before is not None else None
-    window = [c for c in (after, before) if c is not None]
-
-    def passing(cond: ColumnElement[bool] | None) -> Any:
-        return func.count().filter(cond) if cond is not None else func.count()
-
-    counts = base.with_only_columns(
-        (partition if partition is not None else null()).label("page_parent"),
-        func.count().label("page_total"),
-        passing(and_(*window) if window else None).label("page_window"),
-        passing(after).label("page_after"),  # rows past the `after` cursor
-        passing(before).label("page_before"),  # rows short of the `before` cursor
-        maintain_column_froms=True,
-    )
+    stmt, params = _cached_keyset(session, base, model, partition, keys, forward, _nulls(args.after), _nulls(args.before))
+    params["page_limit"] = limit
     if partition is not None:
-        counts = counts.group_by(partition)
-    counts_sq = counts.subquery()
-    rank = func.row_number().over(partition_by=partition, order_by=[k.window(forward) for k in keys])
-    ranked = base.where(*window).add_columns(rank.label("page_rank")).subquery()
-    page_sq = select(ranked).where(ranked.c.page_rank <= limit).subquery()
-    entity = aliased(model, page_sq)
-    on = getattr(entity, partition.key) == counts_sq.c.page_parent if partition is not None else true()
-    stmt = (
-        select(counts_sq.c.page_parent, counts_sq.c.page_total, counts_sq.c.page_window, counts_sq.c.page_after, counts_sq.c.page_before, entity)
-        .select_from(counts_sq)
-        .outerjoin(entity, on)
-        .order_by(page_sq.c.page_rank)
-    )
+        params["page_parents"] = list(parent_ids)
+    for prefix, values in (("page_after", args.after), ("page_before", args.before)):
+        for i, value in enumerate(values or ()):
+            if value is not None:
+                params[f"{prefix}_{i}"] = value
     pages: dict[Any, Page] = {}
     sizes: dict[Any, tuple[int, int, int, int]] = {}
-    for parent, total, in_window, n_after, n_before, row in (await session.execute(stmt)).all():
-        page = pages.setdefault(parent, Page(total=total))
-        sizes[parent] = (total, in_window, n_after, n_before)
-        if row is not None:
+    for row in (await session.execute(stmt, params)).all():
+        parent = row.page_parent
+        page = pages.get(parent)
+        if page is None:
+            page = pages[parent] = Page(total=row.page_total)
+            sizes[parent] = (row.page_total, row.page_window, row.page_after, row.page_before)
+        if row.page_rank is not None:
             page.rows.append(row)
     for parent, page in pages.items():
         total, in_window, n_after, n_before = sizes[parent]
@@ -362,7 +488,7 @@ class NodeRule:
 @dataclass(frozen=True)
 class NodeSpec:
     type_: type
-    loader: type  # a ByIdLoader; returns the ORM row or None (RLS and visibility applied)
+    loader: type  # a ByIdLoader; returns the row (a plain row, read like the ORM object) or None (RLS and visibility applied)
     rule: NodeRule
 
 

@@ -28,8 +28,9 @@ from .limits import QueryCostLimiter
 from .media.mutations import MediaMutations
 from .projects.mutations import ProjectMutations
 from .subscriptions import SharedEventExecution, Subscription
-from .system.mutations import SystemMutations
-from .system.queries import SystemQueries
+from .feature_flags.mutations import FeatureFlagMutations
+from .feature_flags.queries import FeatureFlagQueries
+from .webhooks.mutations import WebhookMutations
 from .templates.mutations import TemplateMutations
 from .templates.queries import CatalogueQueries
 from .workspaces.mutations import WorkspaceMutations
@@ -37,12 +38,12 @@ from .workspaces.queries import WorkspaceQueries
 
 
 @strawberry.type(description="Read the graph: start at `viewer`, `workspace` or `node`.")
-class Query(nodes.NodeQueries, AccountQueries, WorkspaceQueries, CatalogueQueries, BillingQueries, SystemQueries):
+class Query(nodes.NodeQueries, AccountQueries, WorkspaceQueries, CatalogueQueries, BillingQueries, FeatureFlagQueries):
     pass
 
 
 @strawberry.type(description="Change the graph. Expected failures come back in each payload's `errors`.")
-class Mutation(AccountMutations, WorkspaceMutations, MediaMutations, TemplateMutations, ProjectMutations, SystemMutations):
+class Mutation(AccountMutations, WorkspaceMutations, MediaMutations, TemplateMutations, ProjectMutations, WebhookMutations, FeatureFlagMutations):
     pass
 
 

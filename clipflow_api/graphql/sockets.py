@@ -33,8 +33,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from graphql import GraphQLFormattedError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage as TransportErrorMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionErrorMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 
 from ..auth.principal import Principal, count_operations
 from ..auth.revocations import CHANNEL, Revocation
@@ -73,7 +77,7 @@ def _reason(text: str) -> str:
 class SocketRefused(Exception):
     """A connection_init refused: closed with ``code`` and ``reason``; ``error`` for the legacy protocol's connection_error."""
 
-    def __init__(self, code: int, reason: str, error: dict[str, Any]) -> None:
+    def __init__(self, code: int, reason: str, error: GraphQLFormattedError) -> None:
         super().__init__(reason)
         self.code, self.reason, self.error = code, _reason(reason), error
 
@@ -85,7 +89,7 @@ class SocketRefused(Exception):
 class _Refused:
     """An operation refused: sent as its error, the socket stays open."""
 
-    def __init__(self, error: dict[str, Any]) -> None:
+    def __init__(self, error: GraphQLFormattedError) -> None:
         self.error = error
 
 
@@ -277,7 +281,7 @@ class TransportWSHandler(GuardedSocket, BaseGraphQLTransportWSHandler):
             if self.closed:
                 return
             if refused is not None:
-                await self.send_message({"id": message["id"], "type": "error", "payload": [refused.error]})
+                await self.send_message(TransportErrorMessage(id=message["id"], type="error", payload=[refused.error]))
                 return
         await super().handle_subscribe(message)
 
@@ -304,7 +308,7 @@ class LegacyWSHandler(GuardedSocket, BaseGraphQLWSHandler):
             await super().handle_connection_init(message)
         except SocketRefused as exc:
             with contextlib.suppress(Exception):
-                await self.send_message({"type": "connection_error", "payload": exc.error})
+                await self.send_message(ConnectionErrorMessage(type="connection_error", payload=dict(exc.error)))
             await self.shut(exc.code, exc.reason)
 
     async def handle_start(self, message: Any) -> None:
@@ -313,7 +317,7 @@ class LegacyWSHandler(GuardedSocket, BaseGraphQLWSHandler):
             if self.closed:
                 return
             if refused is not None:
-                await self.send_message({"type": "error", "id": message["id"], "payload": refused.error})
+                await self.send_message(LegacyErrorMessage(type="error", id=message["id"], payload=refused.error))
                 return
         await super().handle_start(message)
 

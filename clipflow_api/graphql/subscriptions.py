@@ -33,23 +33,27 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Self, TypeVar, cast
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from ..jobs import repository as jobs_repository
+from ..errors import NotFound
+from ..jobs import service as jobs
 from ..jobs.progress import job_channel, video_channel
-from ..models import Job as JobRow
-from ..models import Video as VideoRow
 from .base import desc
+from .context import Info
+from .jobs.types import Job
 from .media.types import Video
 from .permissions import Require
 from .relay import global_id, parse_global_id
-from .system.types import Job
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+def _gid(node_type: type, row_id: Any) -> strawberry.ID:
+    return strawberry.ID(global_id(node_type, row_id))
 
 
 @strawberry.type(description="A progress event of a background job.")
@@ -64,10 +68,10 @@ class ProgressEvent:
     at: str | None = desc("When the event was published (ISO 8601).")
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> ProgressEvent:
+    def from_event(cls, event: dict[str, Any]) -> Self:
         return cls(
-            job_id=global_id(Job, event["jobId"]) if event.get("jobId") else "",
-            video_id=global_id(Video, event["videoId"]) if event.get("videoId") else None,
+            job_id=_gid(Job, event["jobId"]) if event.get("jobId") else strawberry.ID(""),
+            video_id=_gid(Video, event["videoId"]) if event.get("videoId") else None,
             status=str(event.get("status") or ""),
             step=event.get("step"),
             progress=int(event.get("progress") or 0),
@@ -94,7 +98,7 @@ def _decode(data: bytes) -> _SharedEvent | None:
         return None
     shared = _SharedEvent.from_event(event)
     shared.results = {}
-    return shared  # type: ignore[return-value]
+    return shared
 
 
 class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
@@ -121,7 +125,7 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
             known = payload.results.get(self.operation_key())
             if known is not None:
                 return _Executed(known)  # no per-event executor to build: the result exists
-        executor = super().build_per_event_executor(payload)
+        executor = cast(SharedEventExecution, super().build_per_event_executor(payload))
         executor._shared = payload if isinstance(payload, _SharedEvent) else None
         return executor
 
@@ -129,7 +133,7 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
         result = super().execute_operation(serially)
         # An event's fields are plain values, so its result is ready at once; one with errors
         # (or, should a field ever await, one not ready) stays this subscriber's own.
-        if self._shared is not None and not self.is_awaitable(result) and not result.errors:
+        if self._shared is not None and isinstance(result, ExecutionResult) and not result.errors:
             self._shared.results[self.operation_key()] = result
         return result
 
@@ -162,55 +166,54 @@ async def _stream(
                 return
 
 
-async def _visible(info: Any, model: Any, row_id: Any, message: str) -> Any:
-    """The row under the caller's workspace (RLS), or a NOT_FOUND error."""
-    async with info.context.session() as session:
-        row = await session.get(model, row_id)
-    if row is None or getattr(row, "deleted_at", None) is not None:
-        raise GraphQLError(message, extensions={"code": "NOT_FOUND"})
-    return row
+T = TypeVar("T")
+
+
+async def _read(info: Info, load: Callable[[Any, Any], Awaitable[T]], row_id: Any) -> T:
+    """``load(session, row_id)`` under the caller's workspace (RLS); its NOT_FOUND as a GraphQL error."""
+    try:
+        async with info.context.session() as session:
+            return await load(session, row_id)
+    except NotFound as exc:
+        raise GraphQLError(exc.message, extensions={"code": "NOT_FOUND"}) from None
 
 
 @strawberry.type(description="Live updates.")
 class Subscription:
     @strawberry.subscription(description="Progress of one job until it completes or fails.", permission_classes=[Require("video:read")])
     async def job_progress(
-        self, info: strawberry.Info, job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
+        self, info: Info, job_id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
     ) -> AsyncGenerator[ProgressEvent, None]:
         # checked before the stream starts: a refusal is the operation's `error` message (see the module docstring)
         _, jid = parse_global_id(job_id, expected=Job)
-        await _visible(info, JobRow, jid, "No such job.")
+        await _read(info, jobs.get_job, jid)
 
         async def current() -> ProgressEvent:
-            row = await _visible(info, JobRow, jid, "No such job.")
+            row = await _read(info, jobs.get_job, jid)
             return ProgressEvent(
-                job_id=global_id(Job, row.id), video_id=global_id(Video, row.video_id) if row.video_id else None,
+                job_id=_gid(Job, row.id), video_id=_gid(Video, row.video_id) if row.video_id else None,
                 status=row.status, step=None, progress=row.progress, message=row.progress_message, error=row.error,
                 at=row.updated_at.isoformat() if row.updated_at else None,
             )
 
-        return _stream(info, job_channel(jid), current)  # type: ignore[return-value]
+        return _stream(info, job_channel(jid), current)
 
     @strawberry.subscription(description="Processing progress of one video until it completes or fails.", permission_classes=[Require("video:read")])
     async def video_progress(
-        self, info: strawberry.Info, video_id: Annotated[strawberry.ID, strawberry.argument(description="The video's id.")]
+        self, info: Info, video_id: Annotated[strawberry.ID, strawberry.argument(description="The video's id.")]
     ) -> AsyncGenerator[ProgressEvent, None]:
         _, vid = parse_global_id(video_id, expected=Video)
-        await _visible(info, VideoRow, vid, "No such video.")
+        await _read(info, jobs.video_progress, vid)
 
         async def current() -> ProgressEvent:
-            async with info.context.session() as session:
-                row = await session.get(VideoRow, vid)
-                if row is None or row.deleted_at is not None:
-                    raise GraphQLError("No such video.", extensions={"code": "NOT_FOUND"})
-                last_job = await jobs_repository.latest_of_video(session, vid)
-            running = row.status not in TERMINAL
+            state = await _read(info, jobs.video_progress, vid)
+            running = state.status not in TERMINAL
             return ProgressEvent(
-                job_id=global_id(Job, last_job.id) if last_job else "", video_id=global_id(Video, row.id), status=row.status,
-                step=None, progress=row.processing_progress,
+                job_id=_gid(Job, state.last_job_id) if state.last_job_id else strawberry.ID(""), video_id=_gid(Video, state.video_id),
+                status=state.status, step=None, progress=state.progress,
                 # while it runs, its job's last words say where it is; a finished video speaks through `error`
-                message=last_job.progress_message if running and last_job else None, error=row.error_message,
-                at=last_job.updated_at.isoformat() if running and last_job and last_job.updated_at else None,
+                message=state.last_job_message if running else None, error=state.error,
+                at=state.last_job_updated_at.isoformat() if running and state.last_job_updated_at else None,
             )
 
-        return _stream(info, video_channel(vid), current)  # type: ignore[return-value]
+        return _stream(info, video_channel(vid), current)

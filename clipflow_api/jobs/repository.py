@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Job
+from ..models import Job, Video
 
 
 async def get(session: AsyncSession, job_id: uuid.UUID, *, for_update: bool = False) -> Job | None:
@@ -27,6 +27,16 @@ async def latest_of_video(session: AsyncSession, video_id: uuid.UUID) -> Any:
             .where(Job.video_id == video_id)
             .order_by(Job.created_at.desc())
             .limit(1)
+        )
+    ).first()
+
+
+async def video_state(session: AsyncSession, video_id: uuid.UUID) -> Any:
+    """The video's (id, status, processing_progress, error_message) unless missing or deleted, else None."""
+    return (
+        await session.execute(
+            select(Video.id, Video.status, Video.processing_progress, Video.error_message)
+            .where(Video.id == video_id, Video.deleted_at.is_(None))
         )
     ).first()
 

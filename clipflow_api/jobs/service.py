@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..errors import ErrorCode, NotFound
 from ..models import Job
 from . import repository
 
@@ -26,6 +28,12 @@ _OUTBOX = "clipflow_outbox"
 log = logging.getLogger(__name__)
 
 
+# The arq function names, declared once: the API enqueues them (JOB_TYPES), the worker
+# registers its functions under them (clipflow_worker.settings).
+PROBE_VIDEO = "probe_video"
+PROCESS_VIDEO = "process_video"
+
+
 @dataclass(frozen=True)
 class JobSpec:
     function: str  # the arq function name in clipflow_worker
@@ -34,9 +42,17 @@ class JobSpec:
 
 # One entry per job type the product runs; the worker registers a function per name.
 JOB_TYPES: dict[str, JobSpec] = {
-    "video_probe": JobSpec("probe_video", MEDIA_QUEUE),
-    "video_process": JobSpec("process_video", MEDIA_QUEUE),
+    "video_probe": JobSpec(PROBE_VIDEO, MEDIA_QUEUE),
+    "video_process": JobSpec(PROCESS_VIDEO, MEDIA_QUEUE),
 }
+
+
+def functions_by_queue() -> dict[str, set[str]]:
+    """The arq function names the API enqueues, per queue: what the workers must register."""
+    out: dict[str, set[str]] = {}
+    for spec in JOB_TYPES.values():
+        out.setdefault(spec.queue, set()).add(spec.function)
+    return out
 
 
 class UnknownJobType(ValueError):
@@ -51,6 +67,8 @@ def arq_job_id(job: Job | uuid.UUID, job_type: str | None = None, *, rerun_after
     """
     job_id = job.id if isinstance(job, Job) else job
     kind = job.type if isinstance(job, Job) else job_type
+    if kind is None:
+        raise UnknownJobType("a job id needs its job type")
     base = f"{JOB_TYPES[kind].function}:{job_id}"
     return base if rerun_after is None else f"{base}:rerun-{rerun_after}"
 
@@ -119,3 +137,40 @@ async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int
 def discard_outbox(session: AsyncSession) -> None:
     """Forget jobs noted in a transaction that is being rolled back."""
     session.info.pop(_OUTBOX, None)
+
+
+# -- progress (subscriptions) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """Where a video's processing is, with its newest job's last words."""
+
+    video_id: uuid.UUID
+    status: str
+    progress: int
+    error: str | None
+    last_job_id: uuid.UUID | None
+    last_job_message: str | None
+    last_job_updated_at: datetime | None
+
+
+async def get_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
+    """The job in the session's workspace (RLS); NOT_FOUND for a missing or another workspace's one."""
+    job = await repository.get(session, job_id)
+    if job is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such job.", "job_id")
+    return job
+
+
+async def video_progress(session: AsyncSession, video_id: uuid.UUID) -> VideoProgress:
+    """The video's processing state (RLS); NOT_FOUND for a missing, deleted or another workspace's video."""
+    video = await repository.video_state(session, video_id)
+    if video is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such video.", "video_id")
+    last = await repository.latest_of_video(session, video_id)
+    return VideoProgress(
+        video_id=video.id, status=video.status, progress=video.processing_progress, error=video.error_message,
+        last_job_id=last.id if last else None, last_job_message=last.progress_message if last else None,
+        last_job_updated_at=last.updated_at if last else None,
+    )

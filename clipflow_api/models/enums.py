@@ -143,6 +143,17 @@ class SubscriptionStatus(StrEnum):
     PAUSED = "paused"
 
 
+class BillingCycle(StrEnum):
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+class CommentSentiment(StrEnum):
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
 LIVE_SUBSCRIPTION_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE)
 
 

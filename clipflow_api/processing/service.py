@@ -20,17 +20,19 @@ from ..billing.plans import plan_of_workspace
 from ..errors import DomainError, ErrorCode, PermissionDenied, ValidationError
 from ..jobs import service as jobs
 from ..models import Job, Video
+from ..models.enums import CaptionStyle
 from .sniff import REFUSED_MESSAGE, SNIFF_BYTES, media_container
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp", ".flv", ".wmv"}
-STYLES = ("hormozi", "minimal", "bold", "karaoke")
 
 
-def processing_input(*, style: str = "hormozi", max_clips: int = 5, min_duration: float = 15.0,
+def processing_input(*, style: str = CaptionStyle.HORMOZI, max_clips: int = 5, min_duration: float = 15.0,
                      max_duration: float = 60.0) -> dict[str, Any]:
     """Validated job input for the clip engine."""
-    if style not in STYLES:
-        raise ValidationError(ErrorCode.INVALID, f"Unknown caption style {style!r}; choose {', '.join(STYLES)}.", "style")
+    if style not in set(CaptionStyle):
+        choices = ", ".join(CaptionStyle)
+        raise ValidationError(ErrorCode.INVALID, f"Unknown caption style {style!r}; choose {choices}.", "style")
+    style = CaptionStyle(style).value  # stored as the plain string
     if not 1 <= max_clips <= 50:
         raise ValidationError(ErrorCode.INVALID, "Ask for between 1 and 50 clips.", "maxClips")
     if not 3 <= min_duration <= max_duration <= 180:

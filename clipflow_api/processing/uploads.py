@@ -49,6 +49,7 @@ from ..db import tenant_session
 from ..errors import DomainError
 from ..graphql.inputcheck import invalid_character
 from ..jobs.service import commit_and_enqueue
+from ..models.enums import CaptionStyle
 from . import service
 from .sniff import REFUSED_MESSAGE, SNIFF_BYTES, is_media_file_type, media_container
 
@@ -153,7 +154,7 @@ async def create(request: Request) -> Response:
     await redis.hset(_key(upload_id), mapping={
         "workspace_id": str(principal.workspace_id), "user_id": str(principal.user_id), "length": length, "offset": 0,
         "filename": meta.get("filename", "upload.mp4")[:255], "title": meta.get("title", "")[:500],
-        "style": meta.get("style", "hormozi"),
+        "style": meta.get("style", CaptionStyle.HORMOZI.value),
     })
     await redis.expire(_key(upload_id), _stale_s(settings))
     return Response(status_code=201, headers={**_TUS, "Location": f"/uploads/{upload_id}", "Upload-Offset": "0"})
@@ -293,7 +294,7 @@ async def _complete(request: Request, upload_id: str, state: dict[str, str], pri
     video = None
     try:
         async with tenant_session(app.session_factory, workspace_id=principal.workspace_id, user_id=principal.user_id) as s:
-            options = service.processing_input(style=state.get("style") or "hormozi")
+            options = service.processing_input(style=state.get("style") or CaptionStyle.HORMOZI)
             video, job = await service.create_video_from_file(
                 s, principal, app.storage, path=path, filename=state["filename"], title=state["title"] or None,
                 options=options,

@@ -11,7 +11,7 @@ import re
 import secrets
 import unicodedata
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +26,10 @@ from ..billing.plans import plan_of_workspace
 from ..config import get_settings
 from ..errors import Conflict, ErrorCode, NotFound, PermissionDenied, ValidationError
 from ..models import Invitation, TeamMember, Workspace
+from ..models.enums import MemberStatus, Role
 from ..models.workspaces import ROLES
 from ..permissions import effective_permissions, validate_custom_permissions
+from ..rows import is_unique_violation, refreshed
 from . import repository
 from .repository import Membership, acting_as
 
@@ -79,12 +81,6 @@ def _check_slug(slug: str) -> str:
     return value
 
 
-def _is_slug_conflict(exc: IntegrityError) -> bool:
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None) or ""
-    return name == "uq_workspaces_slug" or "uq_workspaces_slug" in str(exc.orig)
-
-
 def _check_role(role: str, *, field: str = "role") -> str:
     if role not in ROLES:
         raise ValidationError(ErrorCode.INVALID_ROLE, f"Role must be one of {', '.join(ROLES)}.", field)
@@ -98,11 +94,13 @@ def _require(principal: Principal, permission: str) -> uuid.UUID:
 
 
 async def create_workspace(
-    session: AsyncSession, *, owner_id: uuid.UUID, name: str, slug: str | None = None
+    session: AsyncSession, *, owner_id: uuid.UUID | None, name: str, slug: str | None = None
 ) -> Workspace:
     """Create a workspace (slug given or derived from the name) with ``owner_id`` as its owner."""
     name = clean_name(name, max_length=100)
     wanted = _check_slug(slug) if slug is not None else None
+    if owner_id is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such user.", "owner_id")
     async with acting_as(session, workspace_id=None, user_id=owner_id):
         if await accounts.get_user(session, owner_id) is None:  # RLS: a user reads their own row
             raise NotFound(ErrorCode.NOT_FOUND, "No such user.", "owner_id")
@@ -116,7 +114,7 @@ async def create_workspace(
                     workspace = await repository.add_workspace(session, name=name, slug=candidate, owner_id=owner_id)
                 break
             except IntegrityError as exc:
-                if not _is_slug_conflict(exc):
+                if not is_unique_violation(exc, "uq_workspaces_slug"):
                     raise
                 if wanted is not None:
                     raise Conflict(ErrorCode.SLUG_TAKEN, f"The address {wanted!r} is taken.", "slug") from None
@@ -126,7 +124,7 @@ async def create_workspace(
     async with acting_as(session, workspace_id=workspace.id, user_id=owner_id):
         now = clock.now()
         await repository.add_member(
-            session, workspace_id=workspace.id, user_id=owner_id, role="owner", status="active", accepted_at=now
+            session, workspace_id=workspace.id, user_id=owner_id, role=Role.OWNER, status=MemberStatus.ACTIVE, accepted_at=now
         )
         await audit.record(
             session,
@@ -136,6 +134,7 @@ async def create_workspace(
             resource_id=workspace.id,
             details={"slug": workspace.slug},
         )
+        await refreshed(session, workspace)  # server defaults (settings, timestamps) for the caller
     return workspace
 
 
@@ -144,7 +143,7 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
     workspace_id = _require(principal, "member:invite")
     email = normalize_email(email)
     _check_role(role)
-    if role == "owner":
+    if role == Role.OWNER:
         raise ValidationError(
             ErrorCode.INVALID_ROLE, "Nobody can be invited as an owner; promote a member instead.", "role"
         )
@@ -155,7 +154,7 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
             inviter = await accounts.get_user(session, principal.user_id)
     if inviter is None or not inviter.email_verified:
         # An unproven address could be someone else's: it must not bring people in under it.
-        raise PermissionDenied(ErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address before inviting anyone.")
+        raise Conflict(ErrorCode.EMAIL_NOT_VERIFIED, "Verify your email address before inviting anyone.")
 
     async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
         if await repository.get_workspace(session, workspace_id) is None:
@@ -163,7 +162,7 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
         invitee = await accounts.get_user_by_email(session, email)
         if invitee is not None:
             member = await repository.get_member_by_user(session, workspace_id, invitee.id)
-            if member is not None and member.status == "active":
+            if member is not None and member.status == MemberStatus.ACTIVE:
                 raise Conflict(ErrorCode.ALREADY_MEMBER, f"{email} is already a member.", "email")
 
         now = clock.now()
@@ -199,7 +198,7 @@ async def invite(session: AsyncSession, principal: Principal, *, email: str, rol
     return invitation, token
 
 
-async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.UUID) -> TeamMember:
+async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.UUID | None) -> TeamMember:
     """Join the invitation's workspace as ``user_id``, whose email must be the invited one."""
     found = await repository.find_invitation_by_token_hash(session, hash_token(token or ""))
     if found is None:
@@ -208,10 +207,13 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
         raise Conflict(ErrorCode.INVITATION_USED, "This invitation has already been used.", "token")
     if found.expires_at <= clock.now():
         raise ValidationError(ErrorCode.TOKEN_EXPIRED, "This invitation has expired; ask for a new one.", "token")
-    async with acting_as(session, workspace_id=None, user_id=user_id):
-        user = await accounts.get_user(session, user_id)
+    user = None
+    if user_id is not None:
+        async with acting_as(session, workspace_id=None, user_id=user_id):
+            user = await accounts.get_user(session, user_id)
     if user is None:
         raise NotFound(ErrorCode.NOT_FOUND, "No such user.")
+    user_id = user.id
     if user.email.lower() != found.email.lower():
         raise PermissionDenied(
             ErrorCode.EMAIL_MISMATCH, "This invitation was sent to another email address; sign in with that one."
@@ -219,14 +221,14 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
 
     async with acting_as(session, workspace_id=found.workspace_id, user_id=user_id):
         existing = await repository.get_member_by_user(session, found.workspace_id, user_id)
-        if existing is not None and existing.status == "active":
+        if existing is not None and existing.status == MemberStatus.ACTIVE:
             raise Conflict(ErrorCode.ALREADY_MEMBER, "You are already a member of this workspace.")
         now = clock.now()
         if not await repository.mark_invitation_accepted(session, found.id, now):
             raise Conflict(ErrorCode.INVITATION_USED, "This invitation has already been used.", "token")
         if existing is not None:  # a former member coming back
             existing.role = found.role
-            existing.status = "active"
+            existing.status = MemberStatus.ACTIVE
             existing.custom_permissions = None
             existing.invited_by = found.invited_by
             existing.invited_at = found.created_at
@@ -239,7 +241,7 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
                 workspace_id=found.workspace_id,
                 user_id=user_id,
                 role=found.role,
-                status="active",
+                status=MemberStatus.ACTIVE,
                 invited_by=found.invited_by,
                 invited_at=found.created_at,
                 accepted_at=now,
@@ -257,7 +259,7 @@ async def accept_invitation(session: AsyncSession, *, token: str, user_id: uuid.
 
 async def _active_member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID) -> TeamMember:
     member = await repository.get_member(session, workspace_id, member_id)
-    if member is None or member.status != "active":
+    if member is None or member.status != MemberStatus.ACTIVE:
         raise NotFound(ErrorCode.NOT_FOUND, "No such member in this workspace.", "member_id")
     return member
 
@@ -274,15 +276,15 @@ async def change_role(session: AsyncSession, principal: Principal, *, member_id:
     _check_role(role)
     async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
         member = await _active_member(session, workspace_id, member_id)
-        if "owner" in (member.role, role) and principal.role != "owner":
+        if Role.OWNER in (member.role, role) and principal.role != Role.OWNER:
             raise PermissionDenied(ErrorCode.OWNER_PROTECTED, "Only an owner can make or unmake owners.")
         if member.role == role:
             return member
-        if member.role == "owner":
+        if member.role == Role.OWNER:
             await _keep_an_owner(session, workspace_id)
         previous = member.role
         member.role = role
-        if role == "owner":
+        if role == Role.OWNER:
             member.custom_permissions = None  # owners hold everything; an old revocation must not linger
         await session.flush()
         withdrawn = await _withdraw_invitations_without_right(session, member)
@@ -294,6 +296,7 @@ async def change_role(session: AsyncSession, principal: Principal, *, member_id:
             resource_id=member.id,
             details={"from": previous, "to": role, **_withdrawn(withdrawn)},
         )
+        await refreshed(session, member)
     return member
 
 
@@ -316,7 +319,7 @@ async def set_custom_permissions(
             )
     async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
         member = await _active_member(session, workspace_id, member_id)
-        if member.role == "owner":
+        if member.role == Role.OWNER:
             raise Conflict(ErrorCode.OWNER_PROTECTED, "Owners hold every permission; their set cannot be changed.")
         previous = member.custom_permissions
         member.custom_permissions = custom
@@ -333,8 +336,8 @@ async def set_custom_permissions(
     return member
 
 
-async def remove_member(session: AsyncSession, principal: Principal, *, member_id: uuid.UUID) -> None:
-    """Remove a member (or leave, when it is yourself); their API keys here are revoked.
+async def remove_member(session: AsyncSession, principal: Principal, *, member_id: uuid.UUID) -> TeamMember:
+    """Remove a member (or leave, when it is yourself); their API keys here are revoked; returns the membership.
 
     Owners cannot be removed by others; an owner may leave only while another owner remains.
     """
@@ -348,14 +351,14 @@ async def remove_member(session: AsyncSession, principal: Principal, *, member_i
             raise PermissionDenied(
                 ErrorCode.PERMISSION_DENIED, "You need the member:manage permission in this workspace."
             )
-        if member.role == "owner":
+        if member.role == Role.OWNER:
             if not leaving:
                 raise PermissionDenied(
                     ErrorCode.OWNER_PROTECTED, "An owner cannot be removed; an owner can leave or step down."
                 )
             await _keep_an_owner(session, workspace_id)
         now = clock.now()
-        member.status = "removed"
+        member.status = MemberStatus.REMOVED
         await session.flush()
         revoked = await repository.revoke_member_api_keys(session, workspace_id, member.user_id, now)
         withdrawn = await repository.delete_pending_invitations_from(session, workspace_id, member.user_id)
@@ -367,6 +370,8 @@ async def remove_member(session: AsyncSession, principal: Principal, *, member_i
             resource_id=member.id,
             details={"user_id": str(member.user_id), "role": member.role, "api_keys_revoked": revoked, **_withdrawn(withdrawn)},
         )
+        await refreshed(session, member)
+    return member
 
 
 def _withdrawn(count: int) -> dict[str, int]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
+from clipflow_api.models.enums import CaptionStyle as StyleName  # the one list of style names (API, DB, worker)
+
 from .types import BrandKit, OutputFormat, Word
 
 DEFAULT_FONT = "DejaVu Sans"
@@ -52,8 +54,8 @@ class CaptionStyle:
 
 
 CAPTION_STYLES: dict[str, CaptionStyle] = {
-    "hormozi": CaptionStyle(
-        "hormozi",
+    StyleName.HORMOZI: CaptionStyle(
+        StyleName.HORMOZI,
         "highlight",
         font_size=0.075,
         max_words=4,
@@ -64,8 +66,8 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
         lift=0.08,
         pop=True,
     ),
-    "minimal": CaptionStyle(
-        "minimal",
+    StyleName.MINIMAL: CaptionStyle(
+        StyleName.MINIMAL,
         "static",
         font_size=0.042,
         max_words=7,
@@ -76,9 +78,9 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
         lift=0.01,
         font_role="body",
     ),
-    "bold": CaptionStyle("bold", "static", font_size=0.09, max_words=3, outline=0.14, shadow=0.04, lift=0.08),
-    "karaoke": CaptionStyle(
-        "karaoke", "karaoke", font_size=0.055, max_words=6, outline=0.07, lift=0.03, font_role="body"
+    StyleName.BOLD: CaptionStyle(StyleName.BOLD, "static", font_size=0.09, max_words=3, outline=0.14, shadow=0.04, lift=0.08),
+    StyleName.KARAOKE: CaptionStyle(
+        StyleName.KARAOKE, "karaoke", font_size=0.055, max_words=6, outline=0.07, lift=0.03, font_role="body"
     ),
 }
 
@@ -115,7 +117,7 @@ def build_ass(
     *,
     clip_start: float,
     clip_end: float,
-    style: str = "hormozi",
+    style: str = StyleName.HORMOZI,
     brand: BrandKit | None = None,
 ) -> str:
     """An ASS script for the words spoken in ``[clip_start, clip_end)``, timed from the clip start."""
@@ -138,7 +140,7 @@ def write_ass(
     *,
     clip_start: float,
     clip_end: float,
-    style: str = "hormozi",
+    style: str = StyleName.HORMOZI,
     brand: BrandKit | None = None,
 ) -> Path:
     """Write ``build_ass(...)`` to ``path`` (UTF-8) and return the path."""

@@ -15,10 +15,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import av
 import cv2
+
+from clipflow_api.models.enums import CaptionStyle, WatermarkPosition
 
 from .captions import build_ass, fonts_dir
 from .faces import CropPath
@@ -133,7 +135,7 @@ def render_clip_variants(
     formats: Sequence[str] = ("9:16", "1:1", "16:9"),
     *,
     words: Sequence[Word] = (),
-    style: str | None = "hormozi",
+    style: str | None = CaptionStyle.HORMOZI,
     brand: BrandKit | None = None,
     crop_path: CropPath | None = None,
     music: str | Path | None = None,
@@ -264,7 +266,7 @@ class _RenderPlan:
         self.graph.append(f"{label}{','.join(steps)}[dec{i}]")
         if watermark is None:
             return f"[dec{i}]"
-        x, y = _watermark_position(fmt, r.brand.watermark_position if r.brand else "top-right")
+        x, y = _watermark_position(fmt, r.brand.watermark_position if r.brand else WatermarkPosition.TOP_RIGHT)
         self.graph.append(f"[dec{i}]{watermark}overlay=x='{x}':y='{y}':format=auto,format=yuv420p[out{i}]")
         return f"[out{i}]"
 
@@ -390,20 +392,22 @@ def _watermark_split(input_index: int, opacity: float, targets: list[OutputForma
     return ";".join(parts)
 
 
+# Overlay x/y expressions per position, inside the safe zone: the platform's own buttons would
+# cover a watermark in the margins.
+WATERMARK_POSITIONS: dict[str, Callable[[OutputFormat], tuple[str, str]]] = {
+    WatermarkPosition.TOP_LEFT: lambda f: (str(f.safe_left), str(f.safe_top)),
+    WatermarkPosition.TOP_RIGHT: lambda f: (f"W-w-{f.safe_right}", str(f.safe_top)),
+    WatermarkPosition.BOTTOM_LEFT: lambda f: (str(f.safe_left), f"H-h-{f.safe_bottom}"),
+    WatermarkPosition.BOTTOM_RIGHT: lambda f: (f"W-w-{f.safe_right}", f"H-h-{f.safe_bottom}"),
+    WatermarkPosition.CENTER: lambda f: ("(W-w)/2", "(H-h)/2"),
+}
+
+
 def _watermark_position(fmt: OutputFormat, position: str) -> tuple[str, str]:
-    # Inside the safe zone: the platform's own buttons would cover a watermark in the margins.
-    left, right = str(fmt.safe_left), f"W-w-{fmt.safe_right}"
-    top, bottom = str(fmt.safe_top), f"H-h-{fmt.safe_bottom}"
-    positions = {
-        "top-left": (left, top),
-        "top-right": (right, top),
-        "bottom-left": (left, bottom),
-        "bottom-right": (right, bottom),
-        "center": ("(W-w)/2", "(H-h)/2"),
-    }
-    if position not in positions:
-        raise ValueError(f"Unknown watermark position {position!r}; choose one of {', '.join(positions)}.")
-    return positions[position]
+    place = WATERMARK_POSITIONS.get(position)
+    if place is None:
+        raise ValueError(f"Unknown watermark position {position!r}; choose one of {', '.join(WATERMARK_POSITIONS)}.")
+    return place(fmt)
 
 
 def ass_filter(path: Path) -> str:

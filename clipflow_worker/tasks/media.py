@@ -19,6 +19,7 @@ from sqlalchemy import func
 
 from clipflow_api.billing.plans import has_feature, plan_of_workspace
 from clipflow_api.models import Asset, Video
+from clipflow_api.models.enums import CaptionStyle, WatermarkPosition
 from clipflow_api.processing import repository as repo
 from clipflow_api.processing.importer import ImportRefused, download
 from clipflow_api.processing.service import upload_limit_bytes
@@ -111,7 +112,7 @@ async def _options(run: JobRun, tmp: Path) -> ClipOptions:
             text_color=kit.text_color, heading_font=kit.heading_font, body_font=kit.body_font,
             watermark_path=str(p) if (p := _fetch(storage, kit.watermark_url, tmp, "watermark", workspace_id=run.workspace_id,
                                                    what="brand kit's watermark")) else None,
-            watermark_position=kit.watermark_position or "top-right",
+            watermark_position=kit.watermark_position or WatermarkPosition.TOP_RIGHT.value,
             watermark_opacity=float(kit.watermark_opacity) if kit.watermark_opacity is not None else 0.8,
         )
     music = None
@@ -124,7 +125,7 @@ async def _options(run: JobRun, tmp: Path) -> ClipOptions:
         if music is None:
             raise UserFacingError("The music track's file is missing; choose another track.")
     return ClipOptions(
-        style=run.input_data.get("style", "hormozi"),
+        style=run.input_data.get("style", CaptionStyle.HORMOZI.value),
         max_clips=max(1, min(wanted, cap)),
         min_duration=float(run.input_data.get("min_duration", 15.0)),
         max_duration=float(run.input_data.get("max_duration", 60.0)),

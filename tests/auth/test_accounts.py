@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,13 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipflow_api.auth import service
+from clipflow_api.auth.principal import Principal
 from clipflow_api.auth.passwords import verify_password
 from clipflow_api.errors import AuthError, Conflict, NotFound, ValidationError
 
-from .helpers import STRONG_PASSWORD, about, add_user, email, sha256
+from tests.fixtures import builders
+
+from .helpers import STRONG_PASSWORD, about, email, sha256
 
 pytestmark = pytest.mark.asyncio
 
@@ -124,7 +128,7 @@ async def test_log_in_opens_a_new_session(app_db: AsyncSession, owner_sql) -> No
 async def test_log_in_failures_all_read_the_same(app_db: AsyncSession, owner_sql, case: str) -> None:
     address = email("fail")
     await service.sign_up(app_db, email=address, password=STRONG_PASSWORD, name="Fa")
-    oauth_only = await add_user(app_db)  # no password hash
+    oauth_only = await builders.user(app_db)  # no password hash
     attempt = {
         "wrong password": (address, STRONG_PASSWORD + "x"),
         "unknown email": (email("nobody"), STRONG_PASSWORD),
@@ -145,7 +149,7 @@ async def test_log_in_failures_all_read_the_same(app_db: AsyncSession, owner_sql
 async def test_log_in_rehashes_an_outdated_hash(app_db: AsyncSession, owner_sql) -> None:
     # given a user whose hash was made with weaker parameters than today's defaults
     old_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(STRONG_PASSWORD)
-    user = await add_user(app_db, password_hash=old_hash)
+    user = await builders.user(app_db, password_hash=old_hash)
     # when they log in
     await service.log_in(app_db, email=user.email, password=STRONG_PASSWORD)
     # then the stored hash was upgraded and still verifies
@@ -159,22 +163,45 @@ async def test_log_out_deletes_only_that_session(app_db: AsyncSession, owner_sql
     address = email("out")
     user, first = await service.sign_up(app_db, email=address, password=STRONG_PASSWORD, name="Out")
     _, second = await service.log_in(app_db, email=address, password=STRONG_PASSWORD)
-    await service.log_out(app_db, token=first)
+    signed_in = Principal(user_id=user.id, session_id=uuid.uuid4())
+    await service.log_out(app_db, signed_in, token=first)
     assert await owner_sql("SELECT token_hash FROM sessions WHERE user_id = :u", u=user.id) == [(sha256(second),)]
     # an unknown token is a no-op
-    await service.log_out(app_db, token="nope")
+    await service.log_out(app_db, signed_in, token="nope")
     assert await owner_sql("SELECT count(*) FROM sessions WHERE user_id = :u", u=user.id) == [(1,)]
     assert await owner_sql(
         "SELECT count(*) FROM audit_logs WHERE user_id = :u AND action = 'user.logout'", u=user.id
     ) == [(1,)]
 
 
+@pytest.mark.parametrize(
+    ("by_key", "token"), [(True, "the session token"), (False, None), (False, "")], ids=["api-key", "no-token", "empty-token"]
+)
+async def test_log_out_needs_a_session_and_its_token(app_db: AsyncSession, owner_sql, by_key: bool, token: str | None) -> None:
+    # given a signed-in user, calling with an API key or without the session's token
+    address = email("keyout")
+    user, session_token = await service.sign_up(app_db, email=address, password=STRONG_PASSWORD, name="Key")
+    caller = (
+        Principal(user_id=user.id, api_key_id=uuid.uuid4()) if by_key else Principal(user_id=user.id, session_id=uuid.uuid4())
+    )
+    # when they log out
+    with pytest.raises(ValidationError) as err:
+        await service.log_out(app_db, caller, token=session_token if token == "the session token" else token)
+    # then it is refused, and the session stays
+    assert (err.value.code, err.value.field, err.value.message) == (
+        "INVALID", None, "Sign out with the session token (API keys are revoked instead)."
+    )
+    assert await owner_sql("SELECT token_hash FROM sessions WHERE user_id = :u", u=user.id) == [(sha256(session_token),)]
+
+
 # -- email verification --------------------------------------------------------------------------
 
 
 async def test_email_verification_round_trip_and_single_use(app_db: AsyncSession, owner_sql) -> None:
-    user = await add_user(app_db)
-    token = await service.request_email_verification(app_db, user_id=user.id)
+    user = await builders.user(app_db)
+    mail = await service.request_email_verification(app_db, user_id=user.id)
+    assert mail.to == user.email
+    token = mail.token
     rows = await owner_sql(
         "SELECT identifier, value, expires_at FROM verifications WHERE identifier LIKE :p", p=f"%{user.id}%"
     )
@@ -195,8 +222,8 @@ async def test_email_verification_round_trip_and_single_use(app_db: AsyncSession
 
 
 async def test_expired_verification_token_is_refused(app_db: AsyncSession, owner_sql) -> None:
-    user = await add_user(app_db)
-    token = await service.request_email_verification(app_db, user_id=user.id)
+    user = await builders.user(app_db)
+    token = (await service.request_email_verification(app_db, user_id=user.id)).token
     await owner_sql(
         "UPDATE verifications SET expires_at = now() - interval '1 second' WHERE value = :v", v=sha256(token)
     )
@@ -207,9 +234,9 @@ async def test_expired_verification_token_is_refused(app_db: AsyncSession, owner
 
 
 async def test_a_new_verification_link_replaces_the_old_one(app_db: AsyncSession) -> None:
-    user = await add_user(app_db)
-    old = await service.request_email_verification(app_db, user_id=user.id)
-    new = await service.request_email_verification(app_db, user_id=user.id)
+    user = await builders.user(app_db)
+    old = (await service.request_email_verification(app_db, user_id=user.id)).token
+    new = (await service.request_email_verification(app_db, user_id=user.id)).token
     with pytest.raises(ValidationError) as err:
         await service.verify_email(app_db, token=old)
     assert err.value.code == "TOKEN_INVALID"
@@ -217,8 +244,8 @@ async def test_a_new_verification_link_replaces_the_old_one(app_db: AsyncSession
 
 
 async def test_verification_link_is_bound_to_the_address_it_was_sent_to(app_db: AsyncSession, owner_sql) -> None:
-    user = await add_user(app_db)
-    token = await service.request_email_verification(app_db, user_id=user.id)
+    user = await builders.user(app_db)
+    token = (await service.request_email_verification(app_db, user_id=user.id)).token
     await owner_sql("UPDATE users SET email = :e WHERE id = :u", e=email("changed"), u=user.id)
     app_db.expire_all()
     with pytest.raises(ValidationError) as err:
@@ -234,6 +261,25 @@ async def test_verification_for_unknown_user(app_db: AsyncSession) -> None:
     assert err.value.code == "NOT_FOUND"
 
 
+async def test_pending_verifications_are_the_users_live_tokens_newest_first(app_db: AsyncSession, owner_sql) -> None:
+    # given a user with a verification link, then a reset link, an expired link, and another user's link
+    user = await builders.user(app_db)
+    other = await builders.user(app_db)
+    await service.request_email_verification(app_db, user_id=other.id)
+    await service.request_email_verification(app_db, user_id=user.id)
+    await owner_sql("UPDATE verifications SET created_at = now() - interval '1 minute' WHERE identifier LIKE :p", p=f"%{user.id}%")
+    await service.request_password_reset(app_db, email=user.email)
+    await owner_sql(
+        "INSERT INTO verifications (id, identifier, value, expires_at) VALUES (gen_random_uuid(), :i, 'spent', now() - interval '1 second')",
+        i=f"email-verify:{user.id}:old@example.com",
+    )
+    # when the user's pending ones are listed
+    await builders.use_tenant(app_db, None, user.id)
+    pending = await service.pending_verifications(app_db, user_id=user.id)
+    # then only their two live tokens come back, newest first
+    assert [v.identifier for v in pending] == [f"password-reset:{user.id}:", f"email-verify:{user.id}:{user.email}"]
+
+
 # -- password reset --------------------------------------------------------------------------------
 
 
@@ -242,8 +288,9 @@ async def test_password_reset_sets_the_password_and_ends_every_session(app_db: A
     user, _ = await service.sign_up(app_db, email=address, password=STRONG_PASSWORD, name="Re")
     await service.log_in(app_db, email=address, password=STRONG_PASSWORD)
     assert await owner_sql("SELECT count(*) FROM sessions WHERE user_id = :u", u=user.id) == [(2,)]
-    token = await service.request_password_reset(app_db, email=address.upper())
-    assert token is not None
+    mail = await service.request_password_reset(app_db, email=address.upper())
+    assert mail is not None and mail.to == address
+    token = mail.token
     rows = await owner_sql("SELECT identifier, expires_at FROM verifications WHERE value = :v", v=sha256(token))
     assert rows[0][0] == f"password-reset:{user.id}:"
     assert about(datetime.now(UTC) + timedelta(minutes=60), rows[0][1])
@@ -272,8 +319,8 @@ async def test_password_reset_for_unknown_email_returns_none_and_writes_nothing(
 
 
 async def test_expired_reset_token_is_refused(app_db: AsyncSession, owner_sql) -> None:
-    user = await add_user(app_db, password_hash=PasswordHasher().hash(STRONG_PASSWORD))
-    token = await service.request_password_reset(app_db, email=user.email)
+    user = await builders.user(app_db, password_hash=PasswordHasher().hash(STRONG_PASSWORD))
+    token = (await service.request_password_reset(app_db, email=user.email)).token
     await owner_sql(
         "UPDATE verifications SET expires_at = now() - interval '1 second' WHERE value = :v", v=sha256(token)
     )
@@ -285,8 +332,8 @@ async def test_expired_reset_token_is_refused(app_db: AsyncSession, owner_sql) -
 
 
 async def test_weak_new_password_keeps_the_token_usable(app_db: AsyncSession, owner_sql) -> None:
-    user = await add_user(app_db, password_hash=PasswordHasher().hash(STRONG_PASSWORD))
-    token = await service.request_password_reset(app_db, email=user.email)
+    user = await builders.user(app_db, password_hash=PasswordHasher().hash(STRONG_PASSWORD))
+    token = (await service.request_password_reset(app_db, email=user.email)).token
     with pytest.raises(ValidationError) as err:
         await service.reset_password(app_db, token=token, new_password="short")
     assert (err.value.code, err.value.field) == ("WEAK_PASSWORD", "new_password")
@@ -295,9 +342,9 @@ async def test_weak_new_password_keeps_the_token_usable(app_db: AsyncSession, ow
 
 
 async def test_tokens_only_work_for_their_purpose(app_db: AsyncSession) -> None:
-    user = await add_user(app_db)
-    verify_token = await service.request_email_verification(app_db, user_id=user.id)
-    reset_token = await service.request_password_reset(app_db, email=user.email)
+    user = await builders.user(app_db)
+    verify_token = (await service.request_email_verification(app_db, user_id=user.id)).token
+    reset_token = (await service.request_password_reset(app_db, email=user.email)).token
     with pytest.raises(ValidationError) as err:
         await service.reset_password(app_db, token=verify_token, new_password="Brand-new-pass-7")
     assert err.value.code == "TOKEN_INVALID"

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from clipflow_api.auth import ratelimit, service, tokens
-from clipflow_api.auth.principal import resolve_principal
+from clipflow_api.auth.principal import Principal, resolve_principal
 from clipflow_api.db import set_tenant
 from clipflow_api.errors import (
     AuthError,
@@ -24,7 +24,9 @@ from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from clipflow_api.workspaces import service as workspaces
 
-from .helpers import STRONG_PASSWORD, add_user, email, principal, sha256, subscribe, use_tenant
+from tests.fixtures import builders
+
+from .helpers import STRONG_PASSWORD, email, principal, sha256, use_tenant
 
 KEY_SHAPE = re.compile(r"^cf_live_[0-9A-Za-z]{46}$")
 
@@ -64,8 +66,8 @@ def test_checksum_is_crc32_in_base62() -> None:
 
 
 async def _owner_with_workspace(db: AsyncSession):
-    user = await add_user(db, email_verified=True)
-    await subscribe(db, user.id, "pro")  # API access
+    user = await builders.user(db, email_verified=True)
+    await builders.subscribe(db, user.id, "pro")  # API access
     ws = await workspaces.create_workspace(db, owner_id=user.id, name="Keys Inc")
     return user, ws
 
@@ -107,6 +109,7 @@ async def test_create_stores_only_hash_and_prefix(app_db: AsyncSession, owner_sq
         ({"scopes": ["video:read"], "expires_at": datetime(2999, 1, 1)}, "INVALID", "expires_at"),
         ({"scopes": ["video:read"], "rate_limit": 0}, "INVALID", "rate_limit"),
         ({"scopes": ["video:read"], "name": ""}, "REQUIRED", "name"),
+        ({"scopes": ["video:read"] * 51}, "INVALID", "scopes"),  # input lists are capped before they are checked
     ],
 )
 async def test_invalid_input_is_refused(app_db: AsyncSession, owner_sql, kwargs, code, field) -> None:
@@ -118,9 +121,29 @@ async def test_invalid_input_is_refused(app_db: AsyncSession, owner_sql, kwargs,
     assert await owner_sql("SELECT count(*) FROM api_keys WHERE user_id = :u", u=user.id) == [(0,)]
 
 
+@pytest.mark.parametrize(
+    ("key_scopes", "refused"),
+    [(None, False), (frozenset({"api_key:manage", "video:read"}), False), (frozenset({"video:read"}), True)],
+    ids=["session", "key-with-api_key:manage", "key-without"],
+)
+def test_only_a_key_without_api_key_manage_may_not_list_keys(key_scopes, refused) -> None:
+    user_id, ws_id = uuid.uuid4(), uuid.uuid4()
+    caller = (
+        principal(user_id, ws_id, "owner")
+        if key_scopes is None
+        else Principal(user_id=user_id, workspace_id=ws_id, role="owner", permissions=key_scopes, api_key_id=uuid.uuid4())
+    )
+    if not refused:
+        assert service.require_key_listing(caller) is None
+        return
+    with pytest.raises(PermissionDenied) as err:
+        service.require_key_listing(caller)
+    assert (err.value.code, err.value.message) == ("PERMISSION_DENIED", "This API key needs the api_key:manage scope to list keys.")
+
+
 async def test_only_managers_create_workspace_keys_within_their_permissions(app_db: AsyncSession, owner_sql) -> None:
     owner, ws = await _owner_with_workspace(app_db)
-    editor, admin, stranger = [await add_user(app_db, email_verified=True) for _ in range(3)]
+    editor, admin, stranger = [await builders.user(app_db, email_verified=True) for _ in range(3)]
     await use_tenant(app_db, ws.id, owner.id)
     app_db.add_all(
         [
@@ -145,7 +168,7 @@ async def test_only_managers_create_workspace_keys_within_their_permissions(app_
 
 async def test_revoke_rules(app_db: AsyncSession, owner_sql) -> None:
     owner, ws = await _owner_with_workspace(app_db)
-    editor = await add_user(app_db)
+    editor = await builders.user(app_db)
     await use_tenant(app_db, ws.id, owner.id)
     app_db.add(TeamMember(workspace_id=ws.id, user_id=editor.id, role="editor"))
     await app_db.flush()
@@ -185,7 +208,7 @@ async def _setup(factory, domain: str, **key_kwargs):
         user, _ = await service.sign_up(s, email=email("k", domain), password=STRONG_PASSWORD, name="Keyholder")
         [(member, ws)] = await workspaces.list_memberships(s, user_id=user.id)
         await service.repository.set_user_fields(s, user, email_verified=True)
-        await subscribe(s, user.id, "pro")  # API access
+        await builders.subscribe(s, user.id, "pro")  # API access
         key, secret = await service.create_api_key(
             s,
             principal(user.id, ws.id, "owner"),

@@ -14,7 +14,9 @@ from clipflow_api.models import ApiKey
 from clipflow_api.workspaces import repository as workspaces_repository
 from clipflow_api.workspaces import service as workspaces
 
-from .helpers import add_user, principal, subscribe
+from tests.fixtures import builders
+
+from .helpers import principal
 
 FUNCTIONS = ("clipflow_api_key_by_hash(text)", "clipflow_invitation_by_token(text)")
 
@@ -48,8 +50,8 @@ async def test_definer_with_pinned_search_path_executable_by_the_app_role_only(
 async def test_app_role_finds_a_key_and_an_invitation_only_through_the_functions(
     app_db: AsyncSession,
 ) -> None:
-    owner = await add_user(app_db, email_verified=True)
-    await subscribe(app_db, owner.id, "pro")
+    owner = await builders.user(app_db, email_verified=True)
+    await builders.subscribe(app_db, owner.id, "pro")
     ws = await workspaces.create_workspace(app_db, owner_id=owner.id, name="Hidden")
     key, secret = await service.create_api_key(app_db, principal(owner.id, ws.id, "owner"), name="k", scopes=["video:read"])
     invitation, token = await workspaces.invite(

@@ -288,7 +288,7 @@ async def test_existing_verified_user_is_linked_and_keeps_the_password(
     address = email("linked", user_domain)
     async with factory() as s:
         user, _ = await service.sign_up(s, email=address, password=STRONG_PASSWORD, name="Linked")
-        await service.verify_email(s, token=await service.request_email_verification(s, user_id=user.id))
+        await service.verify_email(s, token=(await service.request_email_verification(s, user_id=user.id)).token)
         await s.commit()
     sub = _google(provider, address)
     response = await make_browser().sign_in("google")

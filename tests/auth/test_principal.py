@@ -17,7 +17,9 @@ from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from clipflow_api.workspaces import service as workspaces
 
-from .helpers import STRONG_PASSWORD, about, email, sha256, subscribe
+from tests.fixtures import builders
+
+from .helpers import STRONG_PASSWORD, about, email, sha256
 
 
 async def _signed_up(factory, domain: str, tag: str = "p"):
@@ -91,8 +93,9 @@ async def test_sliding_expiry_extends_a_half_spent_session(
 
 async def test_logged_out_token_no_longer_works(factory, redis, user_domain) -> None:
     _, token, _ = await _signed_up(factory, user_domain)
+    signed_in = await _resolve(factory, redis, Authorization=f"Bearer {token}")
     async with factory() as s:
-        await service.log_out(s, token=token)
+        await service.log_out(s, signed_in, token=token)
         await s.commit()
     with pytest.raises(AuthError) as err:
         await _resolve(factory, redis, Authorization=f"Bearer {token}")
@@ -151,7 +154,7 @@ async def test_platform_staff_get_system_permissions_only_when_verified_and_sign
     # the same user's API key never carries staff powers
     async with factory() as s:
         set_tenant(s, workspace_id=ws.id, user_id=user.id)
-        await subscribe(s, user.id, "pro")  # API access
+        await builders.subscribe(s, user.id, "pro")  # API access
         _key, secret = await service.create_api_key(
             s, Principal(user_id=user.id, workspace_id=ws.id, role="owner", permissions=ROLE_PERMISSIONS["owner"]),
             name="k", scopes=["video:read"],

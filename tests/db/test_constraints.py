@@ -10,9 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipflow_api.models import (
-    BrandKit, Caption, Clip, Job, Post, SocialAccount, Subscription, SubscriptionPlan, UsageLog, Video,
-)
+from clipflow_api.models import BrandKit, Caption, Clip, Job, Post, SocialAccount, UsageLog, Video
 from tests.fixtures import builders
 
 
@@ -32,7 +30,7 @@ async def test_user_email_is_unique(db: AsyncSession) -> None:
 
 async def test_clip_duration_is_generated_from_its_span(db: AsyncSession) -> None:
     v = await builders.video(db, await builders.workspace(db))
-    c = await builders.clip(db, v, "12.250", "47.000")
+    c = await builders.clip(db, v, start="12.250", end="47.000")
     await db.refresh(c)
     assert c.duration_seconds == Decimal("34.750")
     c.end_time = Decimal("20.000")
@@ -46,14 +44,14 @@ async def test_clip_duration_is_generated_from_its_span(db: AsyncSession) -> Non
 
 async def test_a_video_span_makes_one_clip(db: AsyncSession) -> None:
     v = await builders.video(db, await builders.workspace(db))
-    first = await builders.clip(db, v, "1.000", "20.000")
+    first = await builders.clip(db, v, start="1.000", end="20.000")
     with pytest.raises(IntegrityError, match="uq_clips_video_span"):
         async with db.begin_nested():
-            await builders.clip(db, v, "1.000", "20.000")
+            await builders.clip(db, v, start="1.000", end="20.000")
     # a soft-deleted clip frees its span
     first.deleted_at = dt.datetime.now(dt.UTC)
     await db.flush()
-    await builders.clip(db, v, "1.000", "20.000")
+    await builders.clip(db, v, start="1.000", end="20.000")
 
 
 async def test_deleting_a_workspace_cascades_to_its_media(db: AsyncSession) -> None:
@@ -84,12 +82,7 @@ async def test_deleting_a_clip_keeps_its_posts(db: AsyncSession) -> None:
 
 
 async def test_one_usage_row_per_subscription_and_day(db: AsyncSession) -> None:
-    u = await builders.user(db)
-    plan = (await db.execute(select(SubscriptionPlan).where(SubscriptionPlan.name == "pro"))).scalar_one()
-    sub = Subscription(user_id=u.id, plan_id=plan.id, current_period_start=builders.days_from_now(0),
-                       current_period_end=builders.days_from_now(30))
-    db.add(sub)
-    await db.flush()
+    sub = await builders.subscribe(db, await builders.user(db), "pro")
     db.add(UsageLog(subscription_id=sub.id, date=dt.date(2026, 11, 23), videos_processed=1))
     await db.flush()
     with pytest.raises(IntegrityError, match="uq_usage_logs_subscription_id"):

@@ -1,37 +1,35 @@
 """GraphQL tests: the real app in-process (httpx.ASGITransport), the app role's engine
-(Row-Level Security applies), real sessions and API keys. Data is committed through the
-``committed`` owner session and deleted afterwards."""
+(Row-Level Security applies), real sessions and API keys. Data is built with
+``tests.fixtures.builders`` through the ``committed`` owner session and deleted afterwards."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from clipflow_api.auth.tokens import hash_token, new_token
 from clipflow_api.config import get_settings
 from clipflow_api.db import create_app_engine
 from clipflow_api.graphql.relay import global_id
-from clipflow_api.models import (
-    Caption,
-    Clip,
-    Post,
-    PostMetric,
-    SocialAccount,
-    TeamMember,
-    User,
-    UserSession,
-    Video,
-    Workspace,
+
+# The builders' names from before they moved to tests.fixtures.builders, for tests written
+# against them: import the builders from there (``from tests.fixtures import builders``).
+from tests.fixtures.builders import (  # noqa: F401
+    caption as make_caption,
+    clip as make_clip,
+    member as add_member,
+    metric as make_metric,
+    post as make_post,
+    social_account as make_social_account,
+    token as make_token,
+    user as make_user,
+    video as make_video,
+    workspace as make_workspace,
 )
 
 
@@ -198,38 +196,6 @@ async def until_subscribed(redis: Any, channel: str, timeout: float = 10.0) -> N
 
 
 @pytest.fixture
-async def committed(owner_engine: Any) -> AsyncIterator[AsyncSession]:
-    """An owner session whose commits are real; afterwards every user and workspace it
-    created is deleted, with the workspaces those users came to own through the API.
-
-    (Overrides the shared fixture, which finds its rows in the identity map: a weak map,
-    where an instance the test no longer holds may be gone by teardown.)"""
-    from sqlalchemy import text
-
-    session = AsyncSession(owner_engine, expire_on_commit=False)
-    users: set[Any] = set()
-    workspaces: set[Any] = set()
-
-    @event.listens_for(session.sync_session, "after_flush")
-    def track(sess: Any, _ctx: Any) -> None:
-        for obj in sess.new:
-            if isinstance(obj, User):
-                users.add(obj.id)
-            elif isinstance(obj, Workspace):
-                workspaces.add(obj.id)
-
-    yield session
-    await session.rollback()
-    if workspaces or users:
-        await session.execute(text("DELETE FROM workspaces WHERE id = ANY(:w) OR owner_id = ANY(:u)"),
-                              {"w": list(workspaces), "u": list(users)})
-    if users:
-        await session.execute(text("DELETE FROM users WHERE id = ANY(:u)"), {"u": list(users)})
-    await session.commit()
-    await session.close()
-
-
-@pytest.fixture
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2 with minimal cost, for tests that sign up many accounts (the hash format is the same)."""
     from argon2 import PasswordHasher
@@ -237,88 +203,6 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     from clipflow_api.auth import passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-# --- builders (committed through the owner session) -------------------------------------
-
-async def make_user(db: AsyncSession, **kw: Any) -> User:
-    n = uuid.uuid4().hex[:8]
-    row = User(email=kw.pop("email", f"u{n}@example.com"), name=kw.pop("name", f"User {n}"), **kw)
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_token(db: AsyncSession, user: User) -> str:
-    token = new_token()
-    db.add(UserSession(user_id=user.id, token_hash=hash_token(token), expires_at=datetime.now(UTC) + timedelta(days=7)))
-    await db.flush()
-    return token
-
-
-async def make_workspace(db: AsyncSession, owner: User | None = None) -> Workspace:
-    owner = owner or await make_user(db)
-    n = uuid.uuid4().hex[:8]
-    ws = Workspace(name=f"WS {n}", slug=f"ws-{n}", owner_id=owner.id)
-    db.add(ws)
-    await db.flush()
-    db.add(TeamMember(workspace_id=ws.id, user_id=owner.id, role="owner", accepted_at=datetime.now(UTC)))
-    await db.flush()
-    return ws
-
-
-async def add_member(db: AsyncSession, ws: Workspace, role: str) -> tuple[User, str]:
-    user = await make_user(db)
-    db.add(TeamMember(workspace_id=ws.id, user_id=user.id, role=role, accepted_at=datetime.now(UTC)))
-    await db.flush()
-    return user, await make_token(db, user)
-
-
-async def make_video(db: AsyncSession, ws: Workspace, **kw: Any) -> Video:
-    video_id = kw.pop("id", None) or uuid.uuid4()
-    row = Video(id=video_id, workspace_id=ws.id, uploaded_by=ws.owner_id, source_type=kw.pop("source_type", "upload"),
-                file_url=kw.pop("file_url", f"videos/{video_id}/source.mp4"), title=kw.pop("title", "A talk"), **kw)
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_clip(db: AsyncSession, video: Video, i: int = 0, **kw: Any) -> Clip:
-    row = Clip(video_id=video.id, workspace_id=video.workspace_id, start_time=Decimal(i * 10), end_time=Decimal(i * 10 + 8),
-               virality_score=kw.pop("virality_score", 50 + i), **kw)
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_caption(db: AsyncSession, clip: Clip) -> Caption:
-    row = Caption(workspace_id=clip.workspace_id, clip_id=clip.id, style="bold",
-                  words=[{"word": "hello", "start": 0.0, "end": 0.4}, {"word": "world", "start": 0.4, "end": 0.9}])
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_social_account(db: AsyncSession, ws: Workspace) -> SocialAccount:
-    row = SocialAccount(workspace_id=ws.id, platform="tiktok", platform_user_id=uuid.uuid4().hex, access_token="v1:enc")
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_post(db: AsyncSession, account: SocialAccount, clip: Clip | None = None, **kw: Any) -> Post:
-    row = Post(workspace_id=account.workspace_id, social_account_id=account.id, clip_id=clip.id if clip else None,
-               media_urls=["x.mp4"], media_type="video", created_by=kw.pop("created_by"), **kw)
-    db.add(row)
-    await db.flush()
-    return row
-
-
-async def make_metric(db: AsyncSession, post: Post, hours_ago: int, views: int) -> PostMetric:
-    row = PostMetric(workspace_id=post.workspace_id, post_id=post.id, recorded_at=datetime.now(UTC) - timedelta(hours=hours_ago), views=views)
-    db.add(row)
-    await db.flush()
-    return row
 
 
 def gid(type_name: str, value: Any) -> str:

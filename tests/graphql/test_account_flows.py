@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from clipflow_api.models import AuditLog, FeatureFlag, User
 from clipflow_api.permissions import SYSTEM_PERMISSIONS
-from tests.graphql.conftest import Api, gid, make_token, make_user, make_workspace, open_api
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid, open_api
 
 PASSWORD = "a long passphrase 42!"
 SIGN_UP = "mutation($i: SignUpInput!) { signUp(input: $i) { token user { id } errors { code } } }"
@@ -94,11 +95,11 @@ FLAG_UPDATE = "mutation($id: ID!, $i: FeatureFlagInput!) { r: featureFlagUpdate(
 
 async def test_feature_flags_are_changed_by_platform_staff_only(migrated_database, committed) -> None:  # noqa: ANN001
     # given a workspace owner, and a platform staff member (staff hold the system permissions)
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    staff = await make_user(committed)
-    staff_ws = await make_workspace(committed, staff)
-    owner_token, staff_token = await make_token(committed, owner), await make_token(committed, staff)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    staff = await builders.user(committed)
+    staff_ws = await builders.workspace(committed, staff)
+    owner_token, staff_token = await builders.token(committed, owner), await builders.token(committed, staff)
     flag = FeatureFlag(name=f"beta-{uuid.uuid4().hex[:6]}", rollout_percentage=0)
     committed.add(flag)
     await committed.commit()

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import delete
 
 from clipflow_api.models import User
+from tests.fixtures import builders
 from tests.graphql.conftest import Api
 
 SIGN_UP = "mutation($i: SignUpInput!) { signUp(input: $i) { token user { email } errors { field code message } } }"
@@ -30,10 +31,9 @@ async def _on_pro_plan(db, email: str) -> None:  # noqa: ANN001
     from sqlalchemy import select
 
     from clipflow_api.models import Workspace
-    from tests.fixtures.builders import subscribe
 
     ws = (await db.execute(select(Workspace).join(User, User.id == Workspace.owner_id).where(User.email == email))).scalar_one()
-    await subscribe(db, ws)
+    await builders.subscribe(db, ws)
     await db.commit()
 
 
@@ -46,16 +46,13 @@ async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
         again = await api.gql(SIGN_UP, {"i": {"email": a, "password": "a long passphrase 42!", "name": "Ann"}})
         assert again["data"]["signUp"]["errors"] == [{"field": "email", "code": "EMAIL_TAKEN", "message": "An account with this email already exists."}]
         # (A pays for a plan with seats for a team)
-        from datetime import UTC, datetime, timedelta
-
         from sqlalchemy import select
 
-        from clipflow_api.models import Subscription, SubscriptionPlan
+        from clipflow_api.models import SubscriptionPlan
 
         user_a = (await committed.execute(select(User).where(User.email == a))).scalar_one()
         plan = (await committed.execute(select(SubscriptionPlan).order_by(SubscriptionPlan.team_members.desc()).limit(1))).scalar_one()
-        now = datetime.now(UTC)
-        committed.add(Subscription(user_id=user_a.id, plan_id=plan.id, current_period_start=now, current_period_end=now + timedelta(days=30)))
+        await builders.subscribe(committed, user_a, plan.name)
         await committed.commit()
         await _verify(api, token_a)
         # when A creates a workspace and invites B as editor
@@ -68,7 +65,7 @@ async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
             "mutation($e: String!) { invitationCreate(input: {email: $e, role: EDITOR}) { invitation { email role } errors { code } } }",
             {"e": b}, token=token_a, workspace=ws_id,
         )
-        assert invited["data"]["invitationCreate"] == {"invitation": {"email": b, "role": "editor"}, "errors": []}
+        assert invited["data"]["invitationCreate"] == {"invitation": {"email": b, "role": "EDITOR"}, "errors": []}
         mail = [m for m in api.mailbox if m["kind"] == "invitation"]
         assert [m["to"] for m in mail] == [b]
         # and B accepts with the emailed token
@@ -76,10 +73,10 @@ async def test_signup_workspace_invite_accept(api: Api, committed) -> None:
             "mutation($t: String!) { invitationAccept(token: $t) { member { role user { email } } errors { code } } }",
             {"t": mail[0]["token"]}, token=token_b,
         )
-        assert accepted["data"]["invitationAccept"] == {"member": {"role": "editor", "user": {"email": b}}, "errors": []}
+        assert accepted["data"]["invitationAccept"] == {"member": {"role": "EDITOR", "user": {"email": b}}, "errors": []}
         # then B acts in the workspace as an editor
         viewer = await api.gql("{ viewer { role currentWorkspace { name } } }", token=token_b, workspace=ws_id)
-        assert viewer["data"]["viewer"] == {"role": "editor", "currentWorkspace": {"name": "Acme Studio"}}
+        assert viewer["data"]["viewer"] == {"role": "EDITOR", "currentWorkspace": {"name": "Acme Studio"}}
         # and the token cannot be used twice
         twice = await api.gql(
             "mutation($t: String!) { invitationAccept(token: $t) { member { id } errors { code } } }", {"t": mail[0]["token"]}, token=token_b
@@ -128,3 +125,55 @@ async def test_login_errors_and_api_key_day_limit(api: Api, committed) -> None:
         await committed.execute(text("DELETE FROM workspaces WHERE owner_id IN (SELECT id FROM users WHERE email = :a)"), {"a": email})
         await committed.execute(delete(User).where(User.email == email))
         await committed.commit()
+
+
+ROLE_UPDATE = "mutation($id: ID!, $r: Role!) { memberRoleUpdate(id: $id, role: $r) { member { role } errors { code } } }"
+
+
+async def test_a_permission_refused_inside_the_service_is_a_top_level_error_with_its_reason(api: Api, committed) -> None:  # noqa: ANN001
+    from sqlalchemy import func, select
+
+    from clipflow_api.models import AuditLog, TeamMember
+    from tests.graphql.conftest import add_member, gid, make_workspace
+
+    # given an admin (who holds member:manage, so the resolver lets the call through) and an editor
+    ws = await make_workspace(committed)
+    _admin, admin_token = await add_member(committed, ws, "admin")
+    editor, _ = await add_member(committed, ws, "editor")
+    membership = (
+        await committed.execute(select(TeamMember).where(TeamMember.workspace_id == ws.id, TeamMember.user_id == editor.id))
+    ).scalar_one()
+    await committed.commit()
+    # when the admin makes the editor an owner (the service allows that to owners only)
+    body = await api.gql(ROLE_UPDATE, {"id": gid("TeamMember", membership.id), "r": "OWNER"}, token=admin_token, workspace=ws)
+    # then it is a top-level PERMISSION_DENIED naming the service's reason, not a payload error
+    assert body["data"] == {"memberRoleUpdate": None}
+    assert [(e["message"], e["extensions"], e["path"]) for e in body["errors"]] == [
+        ("Only an owner can make or unmake owners.", {"code": "PERMISSION_DENIED", "reason": "OWNER_PROTECTED"}, ["memberRoleUpdate"])
+    ]
+    # and nothing changed: the role, and the audit trail
+    await committed.refresh(membership)
+    assert membership.role == "editor"
+    changes = select(func.count()).select_from(AuditLog).where(AuditLog.workspace_id == ws.id, AuditLog.action == "member.role_change")
+    assert (await committed.execute(changes)).scalar_one() == 0
+
+
+async def test_a_state_refusal_stays_in_the_payload(api: Api, committed) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from clipflow_api.models import TeamMember
+    from tests.graphql.conftest import gid, make_token, make_user, make_workspace
+
+    # given a workspace with one owner
+    owner = await make_user(committed)
+    ws = await make_workspace(committed, owner)
+    token = await make_token(committed, owner)
+    mine = (await committed.execute(select(TeamMember).where(TeamMember.workspace_id == ws.id))).scalar_one()
+    await committed.commit()
+    # when the only owner steps down
+    body = await api.gql(ROLE_UPDATE, {"id": gid("TeamMember", mine.id), "r": "ADMIN"}, token=token, workspace=ws)
+    # then the refusal is a payload error (the state forbids it), and the owner stays owner
+    assert body.get("errors") is None
+    assert body["data"] == {"memberRoleUpdate": {"member": None, "errors": [{"code": "LAST_OWNER"}]}}
+    await committed.refresh(mine)
+    assert mine.role == "owner"

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
+from tests.fixtures import builders
 from tests.graphql.conftest import (
     Api,
-    make_caption,
-    make_clip,
-    make_metric,
-    make_post,
-    make_social_account,
-    make_token,
-    make_user,
-    make_video,
-    make_workspace,
 )
 
 DASHBOARD = """
@@ -42,21 +34,21 @@ PINNED_STATEMENTS = 8
 
 
 async def _world(db, videos: int, clips: int, posts: int):  # noqa: ANN001, ANN202
-    owner = await make_user(db)
-    ws = await make_workspace(db, owner)
-    account = await make_social_account(db, ws)
+    owner = await builders.user(db)
+    ws = await builders.workspace(db, owner)
+    account = await builders.social_account(db, ws)
     first_clip = None
     for v in range(videos):
-        video = await make_video(db, ws, title=f"Video {v}")
+        video = await builders.video(db, ws, title=f"Video {v}")
         for c in range(clips):
-            clip = await make_clip(db, video, c)
+            clip = await builders.clip(db, video, c)
             first_clip = first_clip or clip
-            await make_caption(db, clip)
+            await builders.caption(db, clip)
     for p in range(posts):
-        post = await make_post(db, account, first_clip, created_by=owner.id)
-        await make_metric(db, post, hours_ago=2, views=10 * p)
-        await make_metric(db, post, hours_ago=1, views=10 * p + 5)
-    token = await make_token(db, owner)
+        post = await builders.post(db, account, first_clip, created_by=owner.id)
+        await builders.metric(db, post, hours_ago=2, views=10 * p)
+        await builders.metric(db, post, hours_ago=1, views=10 * p + 5)
+    token = await builders.token(db, owner)
     await db.commit()
     return ws, token
 

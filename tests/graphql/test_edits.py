@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from clipflow_api.crypto import decrypt_token
 from clipflow_api.models import AuditLog, Caption, MediaFolder, Template, UserMedia, Video, Webhook, WebhookLog
-from tests.fixtures.builders import subscribe
-from tests.graphql.conftest import Api, add_member, gid, make_caption, make_clip, make_video, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 ERRORS = "errors { field code message }"
 
@@ -22,9 +22,9 @@ ERRORS = "errors { field code message }"
 @pytest.fixture
 async def editor(api: Api, committed):  # noqa: ANN001, ANN201
     """(call, workspace) for an admin: ``call(query, **variables)`` returns ``data.r``."""
-    ws = await make_workspace(committed)
-    await subscribe(committed, ws)  # webhooks and brand kits are paid features
-    _, token = await add_member(committed, ws, "admin")
+    ws = await builders.workspace(committed)
+    await builders.subscribe(committed, ws)  # webhooks and brand kits are paid features
+    _, token = await builders.member(committed, ws, "admin")
     await committed.commit()
 
     async def call(query: str, **variables: Any) -> dict[str, Any]:
@@ -62,8 +62,8 @@ def _words(*spans: tuple[str, float, float]) -> list[dict[str, Any]]:
 )
 async def test_caption_words_must_be_ordered_apart_and_within_the_clip(editor, committed, words, message) -> None:  # noqa: ANN001
     call, ws = editor
-    clip = await make_clip(committed, await make_video(committed, ws))  # 0 to 8 seconds of the video: 8 seconds long
-    caption = await make_caption(committed, clip)
+    clip = await builders.clip(committed, await builders.video(committed, ws))  # 0 to 8 seconds of the video: 8 seconds long
+    caption = await builders.caption(committed, clip)
     await committed.commit()
     audits = await _audits(committed, ws)
     refused = await call(CAPTION, id=gid("Caption", caption.id), w=words)
@@ -75,10 +75,10 @@ async def test_caption_words_must_be_ordered_apart_and_within_the_clip(editor, c
 
 async def test_caption_words_that_touch_and_fill_the_clip_are_kept(editor, committed) -> None:  # noqa: ANN001
     call, ws = editor
-    video = await make_video(committed, ws)
-    clip = await make_clip(committed, video, 2)  # 20 to 28 seconds
+    video = await builders.video(committed, ws)
+    clip = await builders.clip(committed, video, 2)  # 20 to 28 seconds
     clip.end_time = Decimal("27.5")
-    caption = await make_caption(committed, clip)
+    caption = await builders.caption(committed, clip)
     await committed.commit()
     words = _words(("so", 0.0, 0.25), ("what", 0.25, 0.6), ("now", 7.0, 7.5))
     kept = await call(CAPTION, id=gid("Caption", caption.id), w=words)
@@ -138,24 +138,30 @@ async def test_webhook_update_rotate_and_delete(editor, committed) -> None:  # n
 
 TEMPLATE_UPDATE = f"mutation($id: ID!, $i: TemplateInput!) {{ r: templateUpdate(id: $id, input: $i) {{ template {{ name type tags category }} {ERRORS} }} }}"
 TEMPLATE_DELETE = f"mutation($id: ID!) {{ r: templateDelete(id: $id) {{ template {{ name }} {ERRORS} }} }}"
+BAD_TYPE_UPDATE = f"mutation($id: ID!) {{ r: templateUpdate(id: $id, input: {{type: GIF}}) {{ template {{ type }} {ERRORS} }} }}"
 
 
-async def test_template_update_and_delete_and_system_templates_are_read_only(editor, committed) -> None:  # noqa: ANN001
+async def test_template_update_and_delete_and_system_templates_are_read_only(api: Api, editor, committed) -> None:  # noqa: ANN001
     call, ws = editor
+    _, admin_token = await builders.member(committed, ws, "admin")
     own = Template(workspace_id=ws.id, name="Promo", template_data={"layers": []})
     system = Template(workspace_id=None, name=f"System {uuid.uuid4().hex[:6]}", template_data={}, is_public=True)
     committed.add_all([own, system])
     await committed.commit()
     try:
-        changed = await call(TEMPLATE_UPDATE, id=gid("Template", own.id), i={"name": " Promo v2 ", "type": "post", "tags": ["sale"], "category": "marketing"})
-        assert changed == {"template": {"name": "Promo v2", "type": "post", "tags": ["sale"], "category": "marketing"}, "errors": []}
-        bad = await call(TEMPLATE_UPDATE, id=gid("Template", own.id), i={"type": "gif"})
-        assert bad["errors"] == [{"field": "type", "code": "INVALID", "message": "Type is video, caption, post or canvas."}]
-        # a system template can be used, not changed or deleted
+        changed = await call(TEMPLATE_UPDATE, id=gid("Template", own.id), i={"name": " Promo v2 ", "type": "POST", "tags": ["sale"], "category": "marketing"})
+        assert changed == {"template": {"name": "Promo v2", "type": "POST", "tags": ["sale"], "category": "marketing"}, "errors": []}
+        # the type is an enum: GraphQL refuses anything else before the resolver runs
+        bad = await api.gql(BAD_TYPE_UPDATE, {"id": gid("Template", own.id)}, token=admin_token, workspace=ws)
+        assert (bad.get("data"), [e["message"] for e in bad["errors"]]) == (None, ["Value 'GIF' does not exist in 'TemplateType' enum."])
+        # a system template can be used, not changed or deleted: a permission error, not a payload one
         audits = await _audits(committed, ws)
-        read_only = {"field": "id", "code": "PERMISSION_DENIED", "message": "System and shared templates cannot be changed; duplicate it instead."}
-        assert await call(TEMPLATE_UPDATE, id=gid("Template", system.id), i={"name": "Mine now"}) == {"template": None, "errors": [read_only]}
-        assert await call(TEMPLATE_DELETE, id=gid("Template", system.id)) == {"template": None, "errors": [read_only]}
+        for query, variables in ((TEMPLATE_UPDATE, {"i": {"name": "Mine now"}}), (TEMPLATE_DELETE, {})):
+            refused = await api.gql(query, {"id": gid("Template", system.id), **variables}, token=admin_token, workspace=ws)
+            assert refused["data"] == {"r": None}
+            assert [(e["message"], e["extensions"]["code"]) for e in refused["errors"]] == [
+                ("System and shared templates cannot be changed; duplicate it instead.", "PERMISSION_DENIED")
+            ]
         await committed.refresh(system)
         assert system.name.startswith("System ")
         assert await _audits(committed, ws) == audits
@@ -185,7 +191,7 @@ async def test_media_folders_move_without_cycles_and_delete_with_their_sub_folde
     grandchild = MediaFolder(workspace_id=ws.id, user_id=ws.owner_id, name="Grandchild", parent_id=child.id)
     committed.add(grandchild)
     await committed.flush()
-    video = await make_video(committed, ws, folder_id=grandchild.id)
+    video = await builders.video(committed, ws, folder_id=grandchild.id)
     media = UserMedia(workspace_id=ws.id, user_id=ws.owner_id, folder_id=child.id, filename="f", original_name="f.png", mime_type="image/png",
                       file_size=1, storage_provider="local", storage_key="media/f.png", public_url="u", media_type="image")
     committed.add(media)
@@ -214,7 +220,7 @@ async def test_media_folders_move_without_cycles_and_delete_with_their_sub_folde
 
 async def test_caption_of_another_workspace_is_not_found(editor, committed) -> None:  # noqa: ANN001
     call, ws = editor
-    theirs = await make_caption(committed, await make_clip(committed, await make_video(committed, await make_workspace(committed))))
+    theirs = await builders.caption(committed, await builders.clip(committed, await builders.video(committed, await builders.workspace(committed))))
     await committed.commit()
     refused = await call(CAPTION, id=gid("Caption", theirs.id), w=_words(("x", 0, 0.1)))
     assert refused == {"caption": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": "No such caption."}]}
@@ -224,9 +230,9 @@ async def test_caption_of_another_workspace_is_not_found(editor, committed) -> N
 
 
 async def test_only_owners_and_admins_share_a_template_with_everyone(api: Api, committed) -> None:  # noqa: ANN001
-    ws = await make_workspace(committed)
-    _, editor_token = await add_member(committed, ws, "editor")
-    _, admin_token = await add_member(committed, ws, "admin")
+    ws = await builders.workspace(committed)
+    _, editor_token = await builders.member(committed, ws, "editor")
+    _, admin_token = await builders.member(committed, ws, "admin")
     own = Template(workspace_id=ws.id, name="Promo", template_data={})
     committed.add(own)
     await committed.commit()

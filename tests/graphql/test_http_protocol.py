@@ -14,7 +14,8 @@ from strawberry.relay import GlobalID
 from clipflow_api.config import get_settings
 from clipflow_api.models import User
 from clipflow_api.processing.sniff import REFUSED_MESSAGE as REFUSED
-from tests.graphql.conftest import make_token, make_user, make_workspace, open_api
+from tests.fixtures import builders
+from tests.graphql.conftest import open_api
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 SIGN_UP = 'mutation { signUp(input: {email: "%s", password: "a long enough password 1", name: "Get"}) { token } }'
@@ -57,6 +58,16 @@ async def test_a_field_error_after_execution_is_not_a_request_error(api) -> None
     response = await _post(api, {"query": "{ viewer { user { email } } }"}, accept=GRAPHQL_RESPONSE)
     assert (response.status_code, response.headers["content-type"]) == (200, GRAPHQL_RESPONSE)
     assert "data" in response.json()
+
+
+async def test_an_unknown_enum_value_in_a_variable_is_named_not_masked(api) -> None:
+    # given a client still sending a status the old way, as a lower-case string
+    query = "query($s: [VideoStatus!]) { workspace { videos(filter: {status: $s}) { totalCount } } }"
+    response = await _post(api, {"query": query, "variables": {"s": ["done"]}}, accept=GRAPHQL_RESPONSE)
+    # then it is a request error that says which value is wrong (not a masked "Unexpected error.")
+    assert (response.status_code, [e["message"] for e in response.json()["errors"]]) == (
+        400, ["Variable '$s' has invalid value at [0]: Value 'done' does not exist in 'VideoStatus' enum."]
+    )
 
 
 # --- malformed requests -------------------------------------------------------------------
@@ -158,10 +169,10 @@ async def test_no_cors_headers_by_default(api) -> None:
 # --- one kind of id -------------------------------------------------------------------------
 
 async def test_x_workspace_id_takes_the_global_id_and_still_a_raw_uuid(api, committed) -> None:
-    owner = await make_user(committed)
-    await make_workspace(committed, owner)  # the default one (oldest)
-    second = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    await builders.workspace(committed, owner)  # the default one (oldest)
+    second = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     workspace_gid = str(GlobalID("Workspace", str(second.id)))
     by_gid = await api.gql(VIEWER_WORKSPACE, token=token, headers={"x-workspace-id": workspace_gid})
@@ -177,10 +188,9 @@ async def test_x_workspace_id_takes_the_global_id_and_still_a_raw_uuid(api, comm
 # --- the schema says what is required; uploads are sniffed at the edge -----------------------
 
 async def test_create_inputs_declare_their_required_fields(api, committed) -> None:
-    from tests.graphql.conftest import add_member
 
-    ws = await make_workspace(committed)
-    _, token = await add_member(committed, ws, "editor")
+    ws = await builders.workspace(committed)
+    _, token = await builders.member(committed, ws, "editor")
     await committed.commit()
     # the create inputs mark what a new row needs as non-null; the update inputs keep every field optional
     required = {
@@ -209,11 +219,10 @@ async def test_create_inputs_declare_their_required_fields(api, committed) -> No
 
 
 async def test_video_upload_refuses_what_is_not_a_video(api, committed) -> None:
-    from tests.graphql.conftest import add_member
     from tests.graphql.test_video_intake import UPLOAD, _counts, _stored_files
 
-    ws = await make_workspace(committed)
-    _, token = await add_member(committed, ws, "editor")
+    ws = await builders.workspace(committed)
+    _, token = await builders.member(committed, ws, "editor")
     await committed.commit()
     before = _stored_files(api)
     # when a PDF arrives named and typed as a video

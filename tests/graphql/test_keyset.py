@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
 from clipflow_api.models import ApiKey, Clip
-from tests.graphql.conftest import Api, add_member, errors_of, gid, make_token, make_user, make_video, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, errors_of, gid
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 _ENDS = itertools.count(100)  # clips of a video need distinct spans
@@ -122,9 +123,9 @@ async def _check_walks(
 
 
 async def _owner_world(db: Any) -> tuple[Any, Any, str]:
-    owner = await make_user(db)
-    ws = await make_workspace(db, owner)
-    token = await make_token(db, owner)
+    owner = await builders.user(db)
+    ws = await builders.workspace(db, owner)
+    token = await builders.token(db, owner)
     await db.commit()
     return owner, ws, token
 
@@ -133,7 +134,7 @@ async def test_videos_walk_sees_every_row_once_while_rows_arrive(api: Api, commi
     # given 9 videos, three of them sharing a creation time
     _, ws, token = await _owner_world(committed)
     for i in range(9):
-        await make_video(committed, ws, title=f"v{i}", created_at=T0 + timedelta(minutes=min(i, 6)))
+        await builders.video(committed, ws, title=f"v{i}", created_at=T0 + timedelta(minutes=min(i, 6)))
     await committed.commit()
 
     async def fetch(args: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +143,7 @@ async def test_videos_walk_sees_every_row_once_while_rows_arrive(api: Api, commi
     async def insert(step: int) -> list[str]:
         # a newer, an older and an equal-key row each time (minute 3 is the middle of the list)
         times = [T0 + timedelta(hours=1, minutes=step), T0 - timedelta(hours=1, minutes=step), T0 + timedelta(minutes=3)]
-        rows = [await make_video(committed, ws, title=f"new {step}", created_at=t) for t in times]
+        rows = [await builders.video(committed, ws, title=f"new {step}", created_at=t) for t in times]
         await committed.commit()
         return [gid("Video", r.id) for r in rows]
 
@@ -157,7 +158,7 @@ async def test_clip_walks_in_every_sort_order(api: Api, committed) -> None:  # n
     both_sides = 0
     for field in ("VIRALITY", "START_TIME", "CREATED_AT"):
         for direction in ("ASC", "DESC"):
-            video = await make_video(committed, ws)
+            video = await builders.video(committed, ws)
             for i in range(8):
                 committed.add(Clip(video_id=video.id, workspace_id=ws.id, start_time=Decimal(i % 4), end_time=_end(),
                                    virality_score=None if i % 3 == 0 else 40 + i % 2, created_at=T0 + timedelta(seconds=i % 5)))
@@ -194,7 +195,7 @@ async def test_clip_walks_in_every_sort_order(api: Api, committed) -> None:  # n
 async def test_nested_clips_of_a_video_walk_both_ways(api: Api, committed) -> None:  # noqa: ANN001
     # given a video with 7 clips and another video whose clips must never appear
     _, ws, token = await _owner_world(committed)
-    video, other = await make_video(committed, ws), await make_video(committed, ws)
+    video, other = await builders.video(committed, ws), await builders.video(committed, ws)
     for i in range(7):
         committed.add(Clip(video_id=video.id, workspace_id=ws.id, start_time=Decimal(i), end_time=_end(),
                            virality_score=50 + i % 3))
@@ -224,7 +225,7 @@ async def test_page_info_and_counts_hold_at_both_ends_and_for_empty_pages(api: A
     # given 5 videos
     _, ws, token = await _owner_world(committed)
     for i in range(5):
-        await make_video(committed, ws, created_at=T0 + timedelta(minutes=i))
+        await builders.video(committed, ws, created_at=T0 + timedelta(minutes=i))
     await committed.commit()
 
     async def page(**args: Any) -> dict[str, Any]:
@@ -255,7 +256,7 @@ async def test_page_info_and_counts_hold_at_both_ends_and_for_empty_pages(api: A
 async def test_a_row_filtered_connection_fills_its_page(api: Api, committed) -> None:  # noqa: ANN001
     # given an editor (no api_key:manage: their own keys only) with 5 keys, and the owner's 4 keys in the same workspace
     owner, ws, _ = await _owner_world(committed)
-    editor, token = await add_member(committed, ws, "editor")
+    editor, token = await builders.member(committed, ws, "editor")
 
     def key(user: Any, n: int) -> ApiKey:
         secret = new_api_key()
@@ -280,7 +281,7 @@ async def test_a_row_filtered_connection_fills_its_page(api: Api, committed) -> 
 async def test_a_tampered_or_foreign_cursor_is_refused(api: Api, committed) -> None:  # noqa: ANN001
     # given a workspace with videos and clips
     _, ws, token = await _owner_world(committed)
-    video = await make_video(committed, ws)
+    video = await builders.video(committed, ws)
     for i in range(3):
         committed.add(Clip(video_id=video.id, workspace_id=ws.id, start_time=Decimal(i), end_time=_end(), virality_score=i))
     await committed.commit()

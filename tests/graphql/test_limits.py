@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.graphql.conftest import Api, make_token, make_user, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api
 
 DEEP = "{ workspace { videos { nodes { clips { nodes { video { clips { nodes { video { clips { nodes { video { clips { nodes { video { clips { nodes { id } } } } } } } } } } } } } } } } } }"
 ALIASES = "{ " + " ".join(f"a{i}: workspace {{ name }}" for i in range(1000)) + " }"
@@ -15,9 +16,9 @@ COSTLY = "{ workspace { videos(first: 100) { nodes { clips(first: 100) { nodes {
 
 @pytest.fixture
 async def caller(committed):  # noqa: ANN001, ANN201
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     return ws, token
 

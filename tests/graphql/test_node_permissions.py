@@ -15,8 +15,8 @@ from clipflow_api.graphql.relay import NODE_TYPES
 from clipflow_api.graphql.workspaces.types import Workspace as WorkspaceType
 from clipflow_api.models import ApiKey, FeatureFlag, SocialFormat, SubscriptionPlan, TemplateCategory
 from clipflow_api.permissions import ROLE_PERMISSIONS
-from tests.fixtures.builders import subscribe
-from tests.graphql.conftest import Api, add_member, gid, make_token, make_user, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 from tests.graphql.test_tenancy import _everything
 
 # The permission of the list each type is reached through (Workspace.<list>, or its parent's).
@@ -41,8 +41,8 @@ QUERY = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 
 async def _world(committed: Any) -> tuple[Any, Any, dict[str, str]]:
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     rows = await _everything(committed, ws, owner)
     flag = FeatureFlag(name=f"f-{uuid.uuid4().hex[:8]}")
     committed.add(flag)
@@ -64,7 +64,7 @@ async def test_a_member_reads_by_id_what_their_role_lists(api: Api, committed, r
     # given one row of every type in a workspace, and a member with ``role`` (not its owner)
     _owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
-    _, token = await add_member(committed, ws, role)
+    _, token = await builders.member(committed, ws, role)
     await committed.commit()
     try:
         # when the member asks for every id at once
@@ -87,8 +87,8 @@ async def test_a_member_reads_by_id_what_their_role_lists(api: Api, committed, r
 async def test_the_owner_reads_their_own_rows_and_a_refused_type_runs_no_sql(api: Api, committed) -> None:  # noqa: ANN001
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
-    token = await make_token(committed, owner)
-    _, viewer_token = await add_member(committed, ws, "viewer")
+    token = await builders.token(committed, owner)
+    _, viewer_token = await builders.member(committed, ws, "viewer")
     await committed.commit()
     try:
         names = list(ids)
@@ -108,7 +108,7 @@ async def test_an_api_keys_scopes_narrow_what_it_reads_by_id(api: Api, committed
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
     secret = new_api_key()
-    await subscribe(committed, ws)  # API access is a paid feature
+    await builders.subscribe(committed, ws)  # API access is a paid feature
     committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
                          key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
     await committed.commit()
@@ -151,7 +151,7 @@ async def test_edges_apply_the_same_rules_as_node(api: Api, committed) -> None: 
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
     secret = new_api_key()
-    await subscribe(committed, ws)  # API access is a paid feature
+    await builders.subscribe(committed, ws)  # API access is a paid feature
     committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
                          key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
     from sqlalchemy import text
@@ -174,7 +174,7 @@ async def test_edges_apply_the_same_rules_as_node(api: Api, committed) -> None: 
         assert body["data"]["job"]["video"] == {"id": ids["Video"]}
         assert (body["data"]["job"]["clip"], body["data"]["job"]["post"]) == (None, None)
         # the owner, with clip:read and post:read, follows the same edges to the rows
-        token = await make_token(committed, owner)
+        token = await builders.token(committed, owner)
         await committed.commit()
         full = await api.gql(query, {"v": ids["Video"], "j": ids["Job"]}, token=token, workspace=ws)
         assert [e["node"]["id"] for e in full["data"]["video"]["clips"]["edges"]] == [ids["Clip"]]

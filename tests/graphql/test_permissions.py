@@ -31,16 +31,15 @@ from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api
 from clipflow_api.db import Base
 from clipflow_api.graphql.schema import Mutation, build_schema
 from clipflow_api.models import (
-    ApiKey, Asset, BrandKit, FeatureFlag, Invitation, Job, MediaFolder, Project, SocialFormat, Subscription,
-    SubscriptionPlan, Template, TimelineElement, User, UserMedia, UserSession, Verification, Webhook,
+    ApiKey, Asset, BrandKit, FeatureFlag, Invitation, Job, MediaFolder, Project, SocialFormat, SubscriptionPlan,
+    Template, TimelineElement, User, UserMedia, UserSession, Verification, Webhook,
 )
 from clipflow_api.config import get_settings
 from clipflow_api.permissions import ROLE_PERMISSIONS, SYSTEM_PERMISSIONS
 from clipflow_api.storage import get_storage
 from clipflow_api.storage.workspace_files import new_upload_key
-from tests.graphql.conftest import (
-    Api, add_member, gid, make_caption, make_clip, make_token, make_user, make_video, make_workspace,
-)
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 SAMPLE_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
 SAMPLE = SAMPLE_PATH.read_bytes()
@@ -99,12 +98,12 @@ CASES: dict[str, Case] = {
     "clipUpdate": Case("clip:write", f'mutation($id: ID!) {{ r: clipUpdate(id: $id, input: {{title: "c"}}) {{ clip {{ title }} {ERR} }} }}', "clip", _id("clip")),
     "clipApprove": Case("clip:approve", f"mutation($id: ID!) {{ r: clipApprove(id: $id) {{ clip {{ status }} {ERR} }} }}", "clip", _id("clip_approve")),
     "clipReject": Case("clip:approve", f'mutation($id: ID!) {{ r: clipReject(id: $id, reason: "meh") {{ clip {{ status }} {ERR} }} }}', "clip", _id("clip_reject")),
-    "captionUpdate": Case("caption:write", f'mutation($id: ID!) {{ r: captionUpdate(id: $id, input: {{style: "minimal"}}) {{ caption {{ style }} {ERR} }} }}', "caption", _id("caption")),
+    "captionUpdate": Case("caption:write", f'mutation($id: ID!) {{ r: captionUpdate(id: $id, input: {{style: MINIMAL}}) {{ caption {{ style }} {ERR} }} }}', "caption", _id("caption")),
     # brand kits, assets, the media library
     "brandKitCreate": Case("brand_kit:write", f'mutation {{ r: brandKitCreate(input: {{name: "B", primaryColor: "#112233"}}) {{ brandKit {{ id }} {ERR} }} }}', "brandKit"),
     "brandKitUpdate": Case("brand_kit:write", f'mutation($id: ID!) {{ r: brandKitUpdate(id: $id, input: {{name: "B2"}}) {{ brandKit {{ name }} {ERR} }} }}', "brandKit", _id("brand_kit")),
     "brandKitDelete": Case("brand_kit:write", f"mutation($id: ID!) {{ r: brandKitDelete(id: $id) {{ brandKit {{ id }} {ERR} }} }}", "brandKit", _id("brand_kit_delete")),
-    "assetCreate": Case("asset:write", f'mutation($k: String!) {{ r: assetCreate(input: {{name: "m", type: "audio", fileUrl: $k}}) {{ asset {{ id }} {ERR} }} }}', "asset",
+    "assetCreate": Case("asset:write", f'mutation($k: String!) {{ r: assetCreate(input: {{name: "m", type: AUDIO, fileUrl: $k}}) {{ asset {{ id }} {ERR} }} }}', "asset",
                         lambda w: {"k": w["asset_key"]}),
     "fileUploadCreate": Case("asset:write", 'mutation { r: fileUploadCreate(input: {purpose: ASSET, filename: "a.png", contentType: "image/png", size: 10}) '
                              f"{{ upload {{ key }} {ERR} }} }}", "upload"),
@@ -113,7 +112,7 @@ CASES: dict[str, Case] = {
     "mediaFolderUpdate": Case("media:write", f'mutation($id: ID!) {{ r: mediaFolderUpdate(id: $id, input: {{name: "F2"}}) {{ mediaFolder {{ name }} {ERR} }} }}', "mediaFolder", _id("folder")),
     "mediaFolderDelete": Case("media:write", f"mutation($id: ID!) {{ r: mediaFolderDelete(id: $id) {{ mediaFolder {{ id }} {ERR} }} }}", "mediaFolder", _id("folder_delete")),
     "userMediaCreate": Case("media:write", 'mutation($k: String!) { r: userMediaCreate(input: {originalName: "a.png", mimeType: "image/png", fileSize: 10, '
-                            f'storageKey: $k, mediaType: "image"}}) {{ userMedia {{ id }} {ERR} }} }}', "userMedia", lambda w: {"k": w["media_key"]}),
+                            f'storageKey: $k, mediaType: IMAGE}}) {{ userMedia {{ id }} {ERR} }} }}', "userMedia", lambda w: {"k": w["media_key"]}),
     "userMediaUpdate": Case("media:write", f'mutation($id: ID!) {{ r: userMediaUpdate(id: $id, input: {{description: "d"}}) {{ userMedia {{ description }} {ERR} }} }}', "userMedia", _id("media")),
     "userMediaDelete": Case("media:write", f"mutation($id: ID!) {{ r: userMediaDelete(id: $id) {{ userMedia {{ id }} {ERR} }} }}", "userMedia", _id("media_delete")),
     # templates and the studio
@@ -128,7 +127,7 @@ CASES: dict[str, Case] = {
     "projectCanvasUpdate": Case("project:write", f'mutation($id: ID!) {{ r: projectCanvasUpdate(projectId: $id, canvasId: "c1", input: {{name: "Main"}}) {{ project {{ id }} {ERR} }} }}',
                                 "project", _id("project")),
     "projectCanvasRemove": Case("project:write", f'mutation($id: ID!) {{ r: projectCanvasRemove(projectId: $id, canvasId: "c2") {{ project {{ id }} {ERR} }} }}', "project", _id("project")),
-    "timelineElementCreate": Case("project:write", 'mutation($id: ID!) { r: timelineElementCreate(projectId: $id, input: {canvasId: "c1", type: "text", name: "Title"}) '
+    "timelineElementCreate": Case("project:write", 'mutation($id: ID!) { r: timelineElementCreate(projectId: $id, input: {canvasId: "c1", type: TEXT, name: "Title"}) '
                                   f"{{ timelineElement {{ id }} {ERR} }} }}", "timelineElement", _id("project")),
     "timelineElementUpdate": Case("project:write", f'mutation($id: ID!) {{ r: timelineElementUpdate(id: $id, input: {{name: "Renamed"}}) {{ timelineElement {{ name }} {ERR} }} }}',
                                   "timelineElement", _id("element")),
@@ -324,28 +323,28 @@ class World:
 
 async def _world(db: Any, role: str, domain: str) -> World:
     w = World()
-    owner = await make_user(db)
-    ws = await make_workspace(db, owner)
+    owner = await builders.user(db)
+    ws = await builders.workspace(db, owner)
     # a plan with seats to invite into
     plan = (await db.execute(select(SubscriptionPlan).order_by(SubscriptionPlan.team_members.desc()).limit(1))).scalar_one()
     now = datetime.now(UTC)
-    db.add(Subscription(user_id=owner.id, plan_id=plan.id, current_period_start=now, current_period_end=now + timedelta(days=30)))
-    caller, w.tokens["caller"] = await add_member(db, ws, role)
+    await builders.subscribe(db, owner, plan.name)
+    caller, w.tokens["caller"] = await builders.member(db, ws, role)
     caller.email_verified = True  # API keys and invitations need a verified address
-    w.tokens["logout"] = await make_token(db, caller)
-    unverified, w.tokens["unverified"] = await add_member(db, ws, "viewer")  # asks for a verification email
-    member_x, _ = await add_member(db, ws, "editor")
-    member_y, _ = await add_member(db, ws, "editor")
+    w.tokens["logout"] = await builders.token(db, caller)
+    unverified, w.tokens["unverified"] = await builders.member(db, ws, "viewer")  # asks for a verification email
+    member_x, _ = await builders.member(db, ws, "editor")
+    member_y, _ = await builders.member(db, ws, "editor")
     from clipflow_api.models import TeamMember
 
     members = {m.user_id: m for m in (await db.execute(select(TeamMember).where(TeamMember.workspace_id == ws.id))).scalars()}
     fmt = (await db.execute(select(SocialFormat).limit(1))).scalar_one()
-    video = await make_video(db, ws)
-    video_delete = await make_video(db, ws)
-    video_process = await make_video(db, ws, status="completed", processing_progress=100)
+    video = await builders.video(db, ws)
+    video_delete = await builders.video(db, ws)
+    video_process = await builders.video(db, ws, status="completed", processing_progress=100)
     db.add(Job(workspace_id=ws.id, type="video_process", video_id=video_process.id, status="completed"))
-    clips = [await make_clip(db, video, i) for i in range(3)]
-    caption = await make_caption(db, clips[0])
+    clips = [await builders.clip(db, video, i) for i in range(3)]
+    caption = await builders.caption(db, clips[0])
     rows = {
         "brand_kit": BrandKit(workspace_id=ws.id, name="Kit"), "brand_kit_delete": BrandKit(workspace_id=ws.id, name="Old"),
         "asset": Asset(workspace_id=ws.id, name="A", type="audio", file_url="a.mp3"),
@@ -375,7 +374,7 @@ async def _world(db: Any, role: str, domain: str) -> World:
     w.flag = FeatureFlag(name=f"flag-{uuid.uuid4().hex[:8]}")
     db.add_all([rows["element"], rows["element_delete"], rows["api_key"], w.flag])
     # people for the token flows: an unverified address, a reset link, a reset request
-    verify_user, reset_user, request_user = [await make_user(db) for _ in range(3)]
+    verify_user, reset_user, request_user = [await builders.user(db) for _ in range(3)]
     verify_token, reset_token = new_token(), new_token()
     verify_row = Verification(identifier=f"email-verify:{verify_user.id}:{verify_user.email}", value=hash_token(verify_token),
                               expires_at=now + timedelta(hours=1))
@@ -383,7 +382,7 @@ async def _world(db: Any, role: str, domain: str) -> World:
                              expires_at=now + timedelta(hours=1))
     db.add_all([verify_row, reset_row])
     # an invitation to another workspace, addressed to the caller
-    other = await make_workspace(db)
+    other = await builders.workspace(db)
     invitation_token = new_token()
     invitation = Invitation(workspace_id=other.id, email=caller.email, role="viewer", token=hash_token(invitation_token),
                             invited_by=other.owner_id, expires_at=now + timedelta(days=1))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from clipflow_api.config import get_settings
-from tests.graphql.conftest import add_member, make_token, make_user, make_workspace, open_api
+from tests.fixtures import builders
+from tests.graphql.conftest import open_api
 
 SECRET = "could not connect to 10.0.0.5: password=hunter2"
 INTROSPECT = "{ __schema { queryType { name } } }"
@@ -27,10 +28,10 @@ def _settings(**changes):  # noqa: ANN003, ANN202
 
 @pytest.fixture
 async def caller(committed):  # noqa: ANN001, ANN201
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
-    _, viewer_token = await add_member(committed, ws, "viewer")
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
+    _, viewer_token = await builders.member(committed, ws, "viewer")
     await committed.commit()
     return ws, token, viewer_token
 

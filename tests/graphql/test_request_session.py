@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.graphql.conftest import Api, gid, make_clip, make_token, make_user, make_video, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 SIBLINGS = """
 query Siblings {
@@ -27,15 +28,15 @@ mutation Rename($id: ID!, $title: String!) {
 
 
 async def _world(db, titles: list[str], clips: int):  # noqa: ANN001, ANN202
-    owner = await make_user(db)
-    ws = await make_workspace(db, owner)
+    owner = await builders.user(db)
+    ws = await builders.workspace(db, owner)
     videos = []
     for title in titles:
-        video = await make_video(db, ws, title=title)
+        video = await builders.video(db, ws, title=title)
         videos.append(video)
         for i in range(clips):
-            await make_clip(db, video, i)
-    token = await make_token(db, owner)
+            await builders.clip(db, video, i)
+    token = await builders.token(db, owner)
     await db.commit()
     return owner, ws, videos, token
 

@@ -9,16 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from clipflow_api.models import AuditLog, SocialFormat, TimelineElement
-from tests.graphql.conftest import Api, add_member, gid, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 CANVAS = "canvases { id name socialFormatId data }"
-CREATE = f"mutation($f: ID!) {{ r: projectCreate(input: {{name: \"Launch\", socialFormatId: $f}}) {{ project {{ id activeCanvasId {CANVAS} }} errors {{ field code message }} }} }}"
+CREATE = f"mutation($f: ID!) {{ r: projectCreate(input: {{name: \"Launch\", socialFormatId: $f}}) {{ project {{ id status activeCanvasId {CANVAS} }} errors {{ field code message }} }} }}"
 ADD = f"mutation($p: ID!, $i: CanvasInput!) {{ r: projectCanvasAdd(projectId: $p, input: $i) {{ project {{ activeCanvasId {CANVAS} }} errors {{ field code message }} }} }}"
 UPDATE_CANVAS = (f"mutation($p: ID!, $c: String!, $i: CanvasInput!) {{ r: projectCanvasUpdate(projectId: $p, canvasId: $c, input: $i) "
                  f"{{ project {{ {CANVAS} }} errors {{ field code message }} }} }}")
 REMOVE = (f"mutation($p: ID!, $c: String!) {{ r: projectCanvasRemove(projectId: $p, canvasId: $c) "
           f"{{ project {{ activeCanvasId {CANVAS} }} errors {{ field code message }} }} }}")
-ELEMENT = "id canvasId name x y opacity properties isSynced syncGroup"
+ELEMENT = "id canvasId type name x y opacity properties isSynced syncGroup"
 CREATE_ELEMENT = (f"mutation($p: ID!, $i: TimelineElementCreateInput!) {{ r: timelineElementCreate(projectId: $p, input: $i) "
                   f"{{ timelineElement {{ {ELEMENT} }} errors {{ field code message }} }} }}")
 UPDATE_ELEMENT = (f"mutation($id: ID!, $i: TimelineElementInput!) {{ r: timelineElementUpdate(id: $id, input: $i) "
@@ -28,8 +29,8 @@ UPDATE_ELEMENT = (f"mutation($id: ID!, $i: TimelineElementInput!) {{ r: timeline
 @pytest.fixture
 async def studio(api: Api, committed):  # noqa: ANN001, ANN201
     """An editor, a social format, and a call helper returning ``data.r``."""
-    ws = await make_workspace(committed)
-    _, token = await add_member(committed, ws, "editor")
+    ws = await builders.workspace(committed)
+    _, token = await builders.member(committed, ws, "editor")
     formats = (await committed.execute(select(SocialFormat).order_by(SocialFormat.id).limit(2))).scalars().all()
     await committed.commit()
 
@@ -48,6 +49,7 @@ async def test_canvases_are_added_changed_and_removed(studio, committed) -> None
     project = created["project"]
     [first] = project["canvases"]
     assert (first["name"], first["socialFormatId"], first["data"], project["activeCanvasId"]) == ("Canvas 1", fmt, {}, first["id"])
+    assert project["status"] == "DRAFT"  # enums: the stored "draft" reads as the GraphQL value
     pid = project["id"]
     # when a canvas is added in another format, with settings
     added = await call(ADD, p=pid, i={"name": "Square", "socialFormatId": other_fmt, "data": {"background": "#000000", "id": "forged"}})
@@ -64,8 +66,8 @@ async def test_canvases_are_added_changed_and_removed(studio, committed) -> None
     missing = await call(UPDATE_CANVAS, p=pid, c="nope", i={"name": "x"})
     assert missing == {"project": None, "errors": [{"field": "canvasId", "code": "NOT_FOUND", "message": "No such canvas in this project."}]}
     # and an element on the square canvas goes with it when the canvas is removed
-    element = await call(CREATE_ELEMENT, p=pid, i={"canvasId": square["id"], "type": "text", "name": "Caption"})
-    keep = await call(CREATE_ELEMENT, p=pid, i={"canvasId": first["id"], "type": "text", "name": "Title"})
+    element = await call(CREATE_ELEMENT, p=pid, i={"canvasId": square["id"], "type": "TEXT", "name": "Caption"})
+    keep = await call(CREATE_ELEMENT, p=pid, i={"canvasId": first["id"], "type": "TEXT", "name": "Title"})
     from clipflow_api.graphql.relay import parse_global_id
 
     element_id = parse_global_id(element["timelineElement"]["id"])[1]
@@ -105,9 +107,10 @@ async def test_a_synced_element_passes_content_changes_to_its_group(studio, comm
     other_pid = (await call(CREATE, f=fmt))["project"]["id"]
 
     async def element(project_id: str, canvas: str, name: str, group: str, synced: bool, x: float) -> dict[str, Any]:
-        made = await call(CREATE_ELEMENT, p=project_id, i={"canvasId": canvas, "type": "text", "name": name, "syncGroup": group,
+        made = await call(CREATE_ELEMENT, p=project_id, i={"canvasId": canvas, "type": "TEXT", "name": name, "syncGroup": group,
                                                            "isSynced": synced, "x": x, "properties": {"text": name}})
         assert made["errors"] == [], made
+        assert made["timelineElement"]["type"] == "TEXT"
         return made["timelineElement"]
 
     e1 = await element(pid, c1, "Title", "title", True, 10)

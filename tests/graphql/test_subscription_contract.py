@@ -26,7 +26,7 @@ from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress, video_channel
 from clipflow_api.models import ApiKey, TeamMember
 from tests.fixtures import builders
-from tests.graphql.conftest import gid, make_token, make_user, make_video, make_workspace, until_subscribed
+from tests.graphql.conftest import gid, until_subscribed
 
 JOB_SUB = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress message } }"
 VIDEO_SUB = "subscription($id: ID!) { videoProgress(videoId: $id) { jobId videoId status step progress message error } }"
@@ -34,11 +34,11 @@ CLIENTS = Path(__file__).resolve().parents[1] / "clients"
 
 
 async def _owner_with_job(committed: Any) -> dict[str, Any]:
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     await builders.subscribe(committed, ws, plan="pro")  # API keys need a plan with API access
     job = await builders.job(committed, ws, status="processing")
-    out = {"owner": owner, "ws": ws, "job": job, "token": await make_token(committed, owner)}
+    out = {"owner": owner, "ws": ws, "job": job, "token": await builders.token(committed, owner)}
     await committed.commit()
     return out
 
@@ -185,12 +185,12 @@ async def test_the_legacy_protocol_follows_the_same_rule(server, committed) -> N
 
 async def test_video_progress_sends_the_current_state_of_a_running_video_at_once(server, committed, redis) -> None:  # noqa: ANN001
     # given a video 35% through processing, its job at "Transcribing"
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    video = await make_video(committed, ws, status="processing", processing_progress=35)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    video = await builders.video(committed, ws, status="processing", processing_progress=35)
     job = await builders.job(committed, ws, type="video_process", video_id=video.id, status="processing", progress=35,
                              progress_message="Transcribing")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     conn = await _connect(server, token, ws)
     try:
@@ -262,10 +262,10 @@ async def _graphql_ws_client(url: str, params: dict, query: str, variables: dict
 async def _refusals(committed: Any) -> tuple[dict[str, Any], list[tuple[dict, int, str]]]:
     """A bad token (4401) and a member of another workspace (4403): connection params and the close expected."""
     t = await _owner_with_job(committed)
-    stranger = await make_user(committed)
-    committed.add(TeamMember(workspace_id=(await make_workspace(committed)).id, user_id=stranger.id, role="editor",
+    stranger = await builders.user(committed)
+    committed.add(TeamMember(workspace_id=(await builders.workspace(committed)).id, user_id=stranger.id, role="editor",
                              accepted_at=datetime.now(UTC)))
-    stranger_token = await make_token(committed, stranger)
+    stranger_token = await builders.token(committed, stranger)
     await committed.commit()
     return t, [
         ({"authorization": "Bearer not-a-token"}, 4401, "This session is not valid; sign in again."),

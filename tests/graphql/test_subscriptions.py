@@ -13,18 +13,17 @@ import pytest
 import websockets
 
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress, video_channel
-from tests.graphql.conftest import gid, make_token, make_user, make_video, make_workspace, until_subscribed
+from tests.fixtures import builders
+from tests.graphql.conftest import gid, until_subscribed
 
 SUB = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress message } }"
 
 
 async def _job(committed):  # noqa: ANN001, ANN202
-    from tests.fixtures import builders
-
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     job = await builders.job(committed, ws, status="processing")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     return ws, job, token
 
@@ -59,9 +58,9 @@ async def test_graphql_transport_ws_streams_until_completed(server, committed, r
 
 async def test_another_workspaces_job_cannot_be_watched(server, committed) -> None:  # noqa: ANN001
     _, job, _ = await _job(committed)
-    owner = await make_user(committed)
-    mine = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    mine = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(mine.id)}}))
@@ -102,14 +101,12 @@ VIDEO_SUB = "subscription($id: ID!) { videoProgress(videoId: $id) { jobId videoI
 
 
 async def test_video_progress_streams_the_workers_events_in_order_until_completed(server, committed, redis) -> None:  # noqa: ANN001
-    from tests.fixtures import builders
-
     # given a video being processed by a job
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    video = await make_video(committed, ws, status="processing", processing_progress=10)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    video = await builders.video(committed, ws, status="processing", processing_progress=10)
     job = await builders.job(committed, ws, type="video_process", video_id=video.id, status="processing")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     steps = [("processing", "transcribe", 30, "Transcribing"), ("processing", "select", 60, "Finding the best moments"),
              ("processing", "render", 90, "Rendering clip 1 of 1"), ("completed", None, 100, "Done")]
@@ -144,13 +141,11 @@ async def test_video_progress_streams_the_workers_events_in_order_until_complete
 
 
 async def test_a_finished_video_reports_its_state_and_ends(server, committed) -> None:  # noqa: ANN001
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    from tests.fixtures import builders
-
-    video = await make_video(committed, ws, status="failed", processing_progress=40, error_message="The file has no audio track.")
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    video = await builders.video(committed, ws, status="failed", processing_progress=40, error_message="The file has no audio track.")
     job = await builders.job(committed, ws, type="video_process", video_id=video.id, status="failed")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(ws.id)}}))
@@ -167,22 +162,17 @@ async def test_a_finished_video_reports_its_state_and_ends(server, committed) ->
 
 async def test_a_real_job_s_progress_arrives_in_order(server, committed, redis, app_engine, arq_pool, tmp_path) -> None:  # noqa: ANN001
     """A worker runs a real probe job while a client watches jobProgress over the websocket."""
-    from arq.worker import create_worker
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from clipflow_api.db import set_tenant
     from clipflow_api.jobs import service
-    from clipflow_api.storage import get_storage
-    from clipflow_worker.settings import MediaWorker, redis_settings
-    from tests.fixtures import builders
     from tests.fixtures.lavfi import make_video
+    from tests.fixtures.worker import run_media_worker
 
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    key = f"videos/{uuid.uuid4()}/source.mp4"
-    get_storage().put_file(key, make_video(tmp_path / "v.mp4", seconds=1.0))
-    video = await builders.video(committed, ws, file_url=key)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    video = await builders.video(committed, ws, content=make_video(tmp_path / "v.mp4", seconds=1.0))
+    token = await builders.token(committed, owner)
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws.id)
@@ -191,11 +181,7 @@ async def test_a_real_job_s_progress_arrives_in_order(server, committed, redis, 
 
     async def run_worker() -> None:
         await until_subscribed(redis, job_channel(job.id))
-        worker = create_worker(MediaWorker, redis_settings=redis_settings(), burst=True, handle_signals=False, poll_delay=0.05)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
+        await run_media_worker()
 
     async with websockets.connect(server, subprotocols=["graphql-transport-ws"]) as conn:
         await conn.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}", "workspaceId": str(ws.id)}}))

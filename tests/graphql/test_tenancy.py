@@ -12,13 +12,11 @@ from sqlalchemy import select
 from clipflow_api.models import (
     Account, AccountAnalytics, AiImageGeneration, AiTextGeneration, ApiKey, Asset, AuditLog, BrandKit, Caption, Comment,
     FeatureFlag, Invitation, Job, MediaFolder, Post, PostMetric, Project, ProjectAnalytics, ProjectCollaborator,
-    ProjectExport, SocialFormat, Subscription, SubscriptionPlan, TeamMember, Template, TemplateCategory, TimelineElement,
+    ProjectExport, SocialFormat, SubscriptionPlan, TeamMember, Template, TemplateCategory, TimelineElement,
     UsageLog, User, UserMedia, UserSession, Verification, Webhook, WebhookLog, Workspace,
 )
-from tests.graphql.conftest import (
-    Api, gid, make_caption, make_clip, make_metric, make_post, make_social_account, make_token, make_user, make_video,
-    make_workspace,
-)
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 NOW = datetime.now(UTC)
 
@@ -27,19 +25,19 @@ async def _everything(db: Any, ws: Workspace, owner: User) -> dict[str, Any]:
     """One row of every table, owned by ``ws`` (or its owner, for per-user tables)."""
     fmt = (await db.execute(select(SocialFormat).limit(1))).scalar_one()
     plan = (await db.execute(select(SubscriptionPlan).limit(1))).scalar_one()
-    video = await make_video(db, ws)
-    clip = await make_clip(db, video)
-    caption = await make_caption(db, clip)
-    account = await make_social_account(db, ws)
-    post = await make_post(db, account, clip, created_by=owner.id)
-    metric = await make_metric(db, post, 1, 5)
+    video = await builders.video(db, ws)
+    clip = await builders.clip(db, video)
+    caption = await builders.caption(db, clip)
+    account = await builders.social_account(db, ws)
+    post = await builders.post(db, account, clip, created_by=owner.id)
+    metric = await builders.metric(db, post, 1, 5)
     rows: dict[str, Any] = {"Video": video, "Clip": clip, "Caption": caption, "SocialAccount": account, "Post": post, "PostMetric": metric}
     folder = MediaFolder(workspace_id=ws.id, user_id=owner.id, name="F", is_shared=True)  # shared: every member may read it
     project = Project(workspace_id=ws.id, name="P", social_format_id=fmt.id, canvases=[], project_data={}, owner_id=owner.id)
     webhook = Webhook(workspace_id=ws.id, url="https://example.com/h", secret="x", events=["clip.generated"])
-    sub = Subscription(user_id=owner.id, plan_id=plan.id, current_period_start=NOW, current_period_end=NOW + timedelta(days=30))
+    sub = await builders.subscribe(db, owner, plan.name)
     category = TemplateCategory(name="C", slug=f"c-{uuid.uuid4().hex[:6]}")
-    db.add_all([folder, project, webhook, sub, category])
+    db.add_all([folder, project, webhook, category])
     await db.flush()
     extra = {
         "Comment": Comment(workspace_id=ws.id, post_id=post.id, social_account_id=account.id, platform_comment_id="c1", text="hi", posted_at=NOW),
@@ -81,13 +79,13 @@ SHARED = {"SocialFormat", "TemplateCategory", "SubscriptionPlan"}
 
 async def test_node_ids_of_another_workspace_resolve_to_null(api: Api, committed) -> None:
     # given two workspaces with one row of every table each
-    me, other = await make_user(committed), await make_user(committed)
-    mine_ws, other_ws = await make_workspace(committed, me), await make_workspace(committed, other)
+    me, other = await builders.user(committed), await builders.user(committed)
+    mine_ws, other_ws = await builders.workspace(committed, me), await builders.workspace(committed, other)
     mine = await _everything(committed, mine_ws, me)
     theirs = await _everything(committed, other_ws, other)
     flag = FeatureFlag(name=f"f-{uuid.uuid4().hex[:6]}")
     committed.add(flag)
-    token = await make_token(committed, me)
+    token = await builders.token(committed, me)
     await committed.commit()
     try:
         from clipflow_api.graphql.relay import NODE_TYPES

@@ -19,7 +19,8 @@ from clipflow_api.config import get_settings
 from clipflow_api.jobs.service import MEDIA_QUEUE, arq_job_id
 from clipflow_api.models import AuditLog, Caption, Job, Subscription, SubscriptionPlan, Video
 from clipflow_api.storage import verify_local_signature
-from tests.graphql.conftest import Api, add_member, gid, make_clip, make_token, make_user, make_video, make_workspace
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, gid
 
 SAMPLE_PATH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
 SAMPLE = SAMPLE_PATH.read_bytes()
@@ -35,8 +36,8 @@ PROCESS = """mutation($input: VideoProcessInput!) { r: videoProcess(input: $inpu
 @pytest.fixture
 async def editor(committed):  # noqa: ANN001, ANN201
     """A workspace and an editor's token in it."""
-    ws = await make_workspace(committed)
-    _, token = await add_member(committed, ws, "editor")
+    ws = await builders.workspace(committed)
+    _, token = await builders.member(committed, ws, "editor")
     await committed.commit()
     return ws, token
 
@@ -65,7 +66,7 @@ async def test_upload_stores_the_file_and_queues_a_job_after_commit(api: Api, co
     ws, token = editor
     # when an editor uploads the sample as a GraphQL multipart request
     body = await api.upload(
-        UPLOAD, {"file": None, "input": {"title": "  Team talk ", "style": "bold", "maxClips": 3}},
+        UPLOAD, {"file": None, "input": {"title": "  Team talk ", "style": "BOLD", "maxClips": 3}},
         {"variables.file": ("speech_15s.mp4", SAMPLE, "video/mp4")}, token=token, workspace=ws,
     )
     # then a pending video and a pending job come back
@@ -73,9 +74,9 @@ async def test_upload_stores_the_file_and_queues_a_job_after_commit(api: Api, co
     r = body["data"]["r"]
     assert r["errors"] == []
     assert {k: v for k, v in r["video"].items() if k != "id"} == {
-        "title": "Team talk", "status": "pending", "sourceType": "upload", "fileSizeBytes": float(len(SAMPLE)),
+        "title": "Team talk", "status": "PENDING", "sourceType": "UPLOAD", "fileSizeBytes": float(len(SAMPLE)),
     }
-    assert {k: v for k, v in r["job"].items() if k != "id"} == {"type": "video_process", "status": "pending", "progress": 0}
+    assert {k: v for k, v in r["job"].items() if k != "id"} == {"type": "video_process", "status": "PENDING", "progress": 0}
     video_id, job_id = _uuid(r["video"]["id"]), _uuid(r["job"]["id"])
     # and the stored bytes are the file's
     video = await committed.get(Video, video_id)
@@ -127,10 +128,7 @@ async def test_a_file_over_the_plan_limit_creates_nothing(api: Api, committed, e
                             team_members=5, storage_gb=1, features={"max_upload_mb": 0}, is_active=False)
     committed.add(plan)
     await committed.flush()
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime.now(UTC)
-    committed.add(Subscription(user_id=ws.owner_id, plan_id=plan.id, current_period_start=now, current_period_end=now + timedelta(days=30)))
+    await builders.subscribe(committed, ws, plan.name)
     await committed.commit()
     try:
         before, files_before = await _counts(committed, ws), _stored_files(api)
@@ -203,8 +201,8 @@ async def test_anonymous_multipart_is_refused_before_the_body_is_read(api: Api, 
 
 
 async def test_uploading_needs_video_write(api: Api, committed) -> None:  # noqa: ANN001
-    ws = await make_workspace(committed)
-    _, token = await add_member(committed, ws, "viewer")
+    ws = await builders.workspace(committed)
+    _, token = await builders.member(committed, ws, "viewer")
     await committed.commit()
     before = await _counts(committed, ws)
     body = await api.upload(UPLOAD, {"file": None}, {"variables.file": ("a.mp4", SAMPLE, "video/mp4")}, token=token, workspace=ws)
@@ -238,7 +236,7 @@ async def test_import_records_the_video_and_queues_the_download(api: Api, commit
     body = await api.gql(IMPORT, {"input": {"url": url, "maxClips": 2, "minDuration": 20, "maxDuration": 40}}, token=token, workspace=ws)
     r = body["data"]["r"]
     assert r["errors"] == []
-    assert {k: v for k, v in r["video"].items() if k != "id"} == {"title": "keynote", "status": "pending", "sourceType": "url", "sourceUrl": url}
+    assert {k: v for k, v in r["video"].items() if k != "id"} == {"title": "keynote", "status": "PENDING", "sourceType": "URL", "sourceUrl": url}
     job = await committed.get(Job, _uuid(r["job"]["id"]))
     assert job.input_data == {"style": "hormozi", "max_clips": 2, "min_duration": 20.0, "max_duration": 40.0}
     assert await api.app.state.redis.zscore(MEDIA_QUEUE, arq_job_id(job.id, "video_process")) is not None
@@ -259,7 +257,7 @@ async def test_process_is_refused_while_a_job_runs_then_queues_a_new_run(api: Ap
     ws, token = editor
     # given an uploaded video whose first job is still pending
     video_id = uuid.uuid4()
-    video = await make_video(committed, ws, id=video_id, file_url=f"videos/{video_id}/source.mp4", status="completed",
+    video = await builders.video(committed, ws, id=video_id, file_url=f"videos/{video_id}/source.mp4", status="completed",
                              processing_progress=100)
     first = Job(workspace_id=ws.id, type="video_process", video_id=video.id, status="pending")
     committed.add(first)
@@ -277,11 +275,11 @@ async def test_process_is_refused_while_a_job_runs_then_queues_a_new_run(api: Ap
     # and once that job is done, a new run is queued with the new options and the video is pending again
     first.status = "completed"
     await committed.commit()
-    done = await api.gql(PROCESS, {"input": {"videoId": gid("Video", video.id), "style": "karaoke", "maxClips": 8}},
+    done = await api.gql(PROCESS, {"input": {"videoId": gid("Video", video.id), "style": "KARAOKE", "maxClips": 8}},
                          token=token, workspace=ws)
     r = done["data"]["r"]
-    assert r["errors"] == [] and r["video"]["status"] == "pending" and r["video"]["processingProgress"] == 0
-    assert {k: v for k, v in r["job"].items() if k != "id"} == {"type": "video_process", "status": "pending"}
+    assert r["errors"] == [] and r["video"]["status"] == "PENDING" and r["video"]["processingProgress"] == 0
+    assert {k: v for k, v in r["job"].items() if k != "id"} == {"type": "video_process", "status": "PENDING"}
     job = await committed.get(Job, _uuid(r["job"]["id"]))
     assert (job.video_id, job.input_data) == (video.id, {"style": "karaoke", "max_clips": 8, "min_duration": 15.0, "max_duration": 60.0})
     assert await api.app.state.redis.zscore(MEDIA_QUEUE, arq_job_id(job.id, "video_process")) is not None
@@ -291,8 +289,8 @@ async def test_process_is_refused_while_a_job_runs_then_queues_a_new_run(api: Ap
 async def test_process_refuses_typed_in_keys_and_other_workspaces_videos(api: Api, committed, editor) -> None:  # noqa: ANN001
     ws, token = editor
     # a video recorded with a typed-in key (videoCreate) could point at anyone's file
-    typed = await make_video(committed, ws, file_url=f"videos/{uuid.uuid4()}/source.mp4")
-    other = await make_video(committed, await make_workspace(committed))
+    typed = await builders.video(committed, ws, file_url=f"videos/{uuid.uuid4()}/source.mp4")
+    other = await builders.video(committed, await builders.workspace(committed))
     await committed.commit()
     before = await _counts(committed, ws)
     for video, field, code in ((typed, "videoId", "INVALID"), (other, "videoId", "NOT_FOUND")):
@@ -322,22 +320,22 @@ def _check_signed(url: str, key: str) -> tuple[str, str]:
 
 
 async def test_download_links_are_signed_and_never_raw_keys(api: Api, committed) -> None:  # noqa: ANN001
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     video_id = uuid.uuid4()
-    video = await make_video(committed, ws, id=video_id, file_url=f"videos/{video_id}/source.mp4",
+    video = await builders.video(committed, ws, id=video_id, file_url=f"videos/{video_id}/source.mp4",
                              thumbnail_url=f"videos/{video_id}/thumbnail.jpg", file_size_bytes=len(SAMPLE))
-    clip = await make_clip(committed, video)
+    clip = await builders.clip(committed, video)
     clip.file_urls = {"9:16": f"clips/{clip.id}/9x16.mp4", "1:1": f"clips/{clip.id}/1x1.mp4", "16:9": f"clips/{clip.id}/../../videos/x.mp4"}
     clip.thumbnail_url = f"clips/{clip.id}/thumbnail.jpg"
     committed.add(Caption(workspace_id=ws.id, clip_id=clip.id, style="bold", words=[],
                           srt_url=f"clips/{clip.id}/captions.srt", vtt_url=f"clips/{clip.id}/captions.vtt"))
     # a key typed in by a client, naming some other video's file: never signed
-    foreign = await make_video(committed, ws, file_url=f"videos/{video_id}/source.mp4", thumbnail_url="https://evil.example/x.jpg",
+    foreign = await builders.video(committed, ws, file_url=f"videos/{video_id}/source.mp4", thumbnail_url="https://evil.example/x.jpg",
                                file_size_bytes=1)
     # an import the worker has not downloaded yet: nothing to link to
-    pending = await make_video(committed, ws, source_type="url", source_url="https://example.com/a.mp4")
+    pending = await builders.video(committed, ws, source_type="url", source_url="https://example.com/a.mp4")
     await committed.commit()
     api.app.state.storage.put_file(video.file_url, SAMPLE_PATH)
 

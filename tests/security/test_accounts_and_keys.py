@@ -19,17 +19,13 @@ from clipflow_api.config import get_settings
 from clipflow_api.models import ApiKey, AuditLog, Invitation, TeamMember, UserSession, Workspace
 from clipflow_api.permissions import PERMISSIONS, SYSTEM_PERMISSIONS
 from tests.auth.oauth_server import Client, ProviderServer, ProviderState
-from tests.fixtures.builders import subscribe
+from tests.fixtures import builders
 from tests.graphql.conftest import (  # noqa: F401 - fixtures
     Api,
     api,
     cheap_password_hashing,
-    committed,
     errors_of,
     gid,
-    make_token,
-    make_user,
-    make_workspace,
     open_api,
 )
 
@@ -50,11 +46,11 @@ RESET = "mutation($t: String!, $p: String!) { passwordReset(token: $t, newPasswo
 
 async def _verified_owner(db, *, plan: str | None = "pro"):  # noqa: ANN001, ANN202
     """A verified user owning a workspace on a paid plan (API access), with a session token."""
-    owner = await make_user(db, email_verified=True)
-    ws = await make_workspace(db, owner)
+    owner = await builders.user(db, email_verified=True)
+    ws = await builders.workspace(db, owner)
     if plan:
-        await subscribe(db, ws, plan=plan)
-    token = await make_token(db, owner)
+        await builders.subscribe(db, ws, plan=plan)
+    token = await builders.token(db, owner)
     await db.commit()
     return owner, ws, token
 
@@ -121,9 +117,9 @@ async def test_a_managing_key_creates_only_workspace_keys_within_its_own_scopes(
 async def test_a_session_gives_keys_only_what_its_role_holds(api: Api, committed) -> None:  # noqa: ANN001
     # given an editor (no api_key:manage) in a paid workspace
     owner, ws, _ = await _verified_owner(committed)
-    editor = await make_user(committed, email_verified=True)
+    editor = await builders.user(committed, email_verified=True)
     committed.add(TeamMember(workspace_id=ws.id, user_id=editor.id, role="editor", accepted_at=datetime.now(UTC)))
-    token = await make_token(committed, editor)
+    token = await builders.token(committed, editor)
     await committed.commit()
     # a personal key with the owner's powers is refused; one within the editor's role is not
     refused = await api.gql(KEY_CREATE, {"n": "x", "s": ["webhook:manage"], "p": True}, token=token, workspace=ws)
@@ -146,7 +142,7 @@ async def _squat(api: Api, db, address: str) -> dict:  # noqa: ANN001
     session = body["data"]["signUp"]["token"]
     user_id = uuid.UUID(str((await db.execute(text("SELECT id FROM users WHERE email = :e"), {"e": address})).scalar_one()))
     own_ws = (await db.execute(select(Workspace).where(Workspace.owner_id == user_id))).scalar_one()
-    await subscribe(db, own_ws, plan="pro")
+    await builders.subscribe(db, own_ws, plan="pro")
     await db.commit()
     # today an unverified account can neither make keys nor invite anyone
     key = await api.gql(KEY_CREATE, {"n": "x", "s": ["video:read"], "p": True}, token=session)
@@ -160,10 +156,10 @@ async def _squat(api: Api, db, address: str) -> dict:  # noqa: ANN001
     secret = new_api_key()
     db.add(ApiKey(user_id=user_id, workspace_id=None, name="old", key_hash=hash_token(secret),
                   key_prefix=api_key_display_prefix(secret), scopes=EVERY_SCOPE))
-    friend = await make_user(db, email_verified=True)
+    friend = await builders.user(db, email_verified=True)
     db.add(TeamMember(workspace_id=own_ws.id, user_id=friend.id, role="admin", accepted_at=datetime.now(UTC)))
-    friend_token = await make_token(db, friend)
-    elsewhere = await make_workspace(db)
+    friend_token = await builders.token(db, friend)
+    elsewhere = await builders.workspace(db)
     db.add(TeamMember(workspace_id=elsewhere.id, user_id=user_id, role="admin", accepted_at=datetime.now(UTC)))
     for ws in (own_ws, elsewhere):
         db.add(Invitation(workspace_id=ws.id, email=f"pal-{uuid.uuid4().hex[:6]}@example.com", role="editor",
@@ -214,9 +210,9 @@ async def test_a_verified_accounts_password_reset_revokes_its_keys_and_keeps_its
     api: Api, committed, cheap_password_hashing  # noqa: ANN001
 ) -> None:
     owner, ws, session = await _verified_owner(committed)
-    other_ws = await make_workspace(committed)
+    other_ws = await builders.workspace(committed)
     committed.add(TeamMember(workspace_id=other_ws.id, user_id=owner.id, role="admin", accepted_at=datetime.now(UTC)))
-    await subscribe(committed, other_ws, plan="pro")
+    await builders.subscribe(committed, other_ws, plan="pro")
     await committed.commit()
     keys = [await _make_key(api, session, ws, ["video:read"]), await _make_key(api, session, ws, ["video:read"], personal=True),
             await _make_key(api, session, other_ws, ["video:read"])]
@@ -282,12 +278,12 @@ async def test_an_inviter_who_loses_the_right_takes_their_pending_invitations_al
 ) -> None:
     # given an admin who invited someone
     owner, ws, owner_token = await _verified_owner(committed)
-    admin = await make_user(committed, email_verified=True)
+    admin = await builders.user(committed, email_verified=True)
     membership = TeamMember(workspace_id=ws.id, user_id=admin.id, role="admin", accepted_at=datetime.now(UTC))
     committed.add(membership)
-    admin_token = await make_token(committed, admin)
-    invitee = await make_user(committed, email_verified=True)
-    invitee_token = await make_token(committed, invitee)
+    admin_token = await builders.token(committed, admin)
+    invitee = await builders.user(committed, email_verified=True)
+    invitee_token = await builders.token(committed, invitee)
     await committed.commit()
     sent = await api.gql(INVITE, {"e": invitee.email}, token=admin_token, workspace=ws)
     assert sent["data"]["invitationCreate"]["errors"] == []
@@ -296,11 +292,11 @@ async def test_an_inviter_who_loses_the_right_takes_their_pending_invitations_al
     if how == "removed":
         done = await api.gql("mutation($id: ID!) { memberRemove(id: $id) { member { status } errors { code } } }",
                              {"id": gid("TeamMember", membership.id)}, token=owner_token, workspace=ws)
-        assert done["data"]["memberRemove"] == {"member": {"status": "removed"}, "errors": []}
+        assert done["data"]["memberRemove"] == {"member": {"status": "REMOVED"}, "errors": []}
     else:
         done = await api.gql("mutation($id: ID!) { memberRoleUpdate(id: $id, role: EDITOR) { member { role } errors { code } } }",
                              {"id": gid("TeamMember", membership.id)}, token=owner_token, workspace=ws)
-        assert done["data"]["memberRoleUpdate"] == {"member": {"role": "editor"}, "errors": []}
+        assert done["data"]["memberRoleUpdate"] == {"member": {"role": "EDITOR"}, "errors": []}
     # then the emailed link no longer lets anyone in
     accepted = await api.gql(ACCEPT, {"t": mail["token"]}, token=invitee_token)
     assert accepted["data"]["invitationAccept"] == {"member": None, "errors": [{"code": "TOKEN_INVALID"}]}
@@ -310,17 +306,17 @@ async def test_an_inviter_who_loses_the_right_takes_their_pending_invitations_al
 
 async def test_an_inviter_who_keeps_the_right_keeps_their_invitations(api: Api, committed) -> None:  # noqa: ANN001
     owner, ws, owner_token = await _verified_owner(committed)
-    admin = await make_user(committed, email_verified=True)
+    admin = await builders.user(committed, email_verified=True)
     membership = TeamMember(workspace_id=ws.id, user_id=admin.id, role="admin", accepted_at=datetime.now(UTC),
                             custom_permissions={"grant": [], "revoke": ["webhook:manage"]})
     committed.add(membership)
-    admin_token = await make_token(committed, admin)
+    admin_token = await builders.token(committed, admin)
     await committed.commit()
     assert (await api.gql(INVITE, {"e": f"x-{uuid.uuid4().hex[:6]}@example.com"}, token=admin_token, workspace=ws))["data"]["invitationCreate"]["errors"] == []
     # a change of role that keeps member:invite (admin -> admin is a no-op; owner keeps everything)
     done = await api.gql("mutation($id: ID!) { memberRoleUpdate(id: $id, role: OWNER) { member { role } errors { code } } }",
                          {"id": gid("TeamMember", membership.id)}, token=owner_token, workspace=ws)
-    assert done["data"]["memberRoleUpdate"] == {"member": {"role": "owner"}, "errors": []}
+    assert done["data"]["memberRoleUpdate"] == {"member": {"role": "OWNER"}, "errors": []}
     assert (await committed.execute(select(func.count()).select_from(Invitation).where(Invitation.workspace_id == ws.id))).scalar_one() == 1
 
 
@@ -443,7 +439,7 @@ def test_client_address_reads_the_chain_from_the_right() -> None:
 async def test_a_key_sees_only_the_workspace_it_acts_in(api: Api, committed, personal: bool) -> None:  # noqa: ANN001
     # given a user in two workspaces, signed in, with a key holding every scope
     owner, ws, session = await _verified_owner(committed)
-    second = await make_workspace(committed)
+    second = await builders.workspace(committed)
     committed.add(TeamMember(workspace_id=second.id, user_id=owner.id, role="admin", accepted_at=datetime.now(UTC)))
     await committed.commit()
     key = (await _make_key(api, session, ws, EVERY_SCOPE, personal=personal))["secret"]
@@ -483,8 +479,8 @@ async def test_a_key_sees_only_the_workspace_it_acts_in(api: Api, committed, per
 async def test_a_session_ends_at_its_absolute_lifetime_however_active(api: Api, committed) -> None:  # noqa: ANN001
     from clipflow_api.auth.tokens import new_token
 
-    user = await make_user(committed)
-    await make_workspace(committed, user)
+    user = await builders.user(committed)
+    await builders.workspace(committed, user)
     max_age = timedelta(days=get_settings().session_max_age_days)
     now = datetime.now(UTC)
     old, young = new_token(), new_token()
@@ -499,6 +495,6 @@ async def test_a_session_ends_at_its_absolute_lifetime_however_active(api: Api, 
     assert expired["errors"][0]["extensions"]["reason"] == "TOKEN_EXPIRED"
     assert (await committed.execute(select(func.count()).select_from(UserSession).where(UserSession.token_hash == hash_token(old)))).scalar_one() == 0
     # the young one works, and sliding stops at the lifetime instead of adding 30 days
-    assert (await api.gql("{ viewer { role } }", token=young))["data"] == {"viewer": {"role": "owner"}}
+    assert (await api.gql("{ viewer { role } }", token=young))["data"] == {"viewer": {"role": "OWNER"}}
     row = (await committed.execute(select(UserSession.created_at, UserSession.expires_at).where(UserSession.token_hash == hash_token(young)))).one()
     assert row.expires_at == row.created_at + max_age

@@ -19,19 +19,13 @@ import pytest
 from sqlalchemy import text
 
 from clipflow_api.config import Settings, UnsafeProductionSettings, check_production_settings
+from tests.fixtures import builders
 from tests.graphql.test_production import _settings
 from tests.graphql.conftest import (  # noqa: F401 - fixtures
     Api,
     api,
     cheap_password_hashing,
-    committed,
     gid,
-    make_caption,
-    make_clip,
-    make_token,
-    make_user,
-    make_video,
-    make_workspace,
     open_api,
 )
 
@@ -44,9 +38,9 @@ COST_100 = 1 + 1 + 100 * (1 + 1 + 100 * (1 + 1 + 100 * 1))
 
 @pytest.fixture
 async def owner(committed):  # noqa: ANN001, ANN201
-    user = await make_user(committed, email_verified=True)
-    ws = await make_workspace(committed, user)
-    token = await make_token(committed, user)
+    user = await builders.user(committed, email_verified=True)
+    ws = await builders.workspace(committed, user)
+    token = await builders.token(committed, user)
     await committed.commit()
     return user, ws, token
 
@@ -150,7 +144,7 @@ async def test_bad_text_in_variables_nested_and_in_json_is_refused(api: Api, com
                             {"i": {"name": "kit", "defaultHashtags": ["#a", "#b\x00"]}}, token=token, workspace=ws)
     template = await api.gql(
         "mutation($i: TemplateCreateInput!) { templateCreate(input: $i) { errors { code } } }",
-        {"i": {"name": "t", "type": "video", "templateData": {"layers": [{"text": "a\x00"}], "k\x01": 1}}},
+        {"i": {"name": "t", "type": "VIDEO", "templateData": {"layers": [{"text": "a\x00"}], "k\x01": 1}}},
         token=token, workspace=ws,
     )
     # (a document cannot hold one: graphql-core's lexer refuses it; JSON can, escaped)
@@ -171,10 +165,10 @@ async def test_bad_text_in_variables_nested_and_in_json_is_refused(api: Api, com
 
 async def test_bad_text_on_read_paths_is_refused(api: Api, owner) -> None:  # noqa: ANN001
     _, ws, token = owner
-    templates = await api.gql('{ templates(type: "video\\u0000") { nodes { id } } }', token=token, workspace=ws)
+    templates = await api.gql('{ templates(type: VIDEO, after: "c\\u0000") { nodes { id } } }', token=token, workspace=ws)
     search = await api.gql("query($s: String) { workspace { videos(filter: {search: $s}) { nodes { id } } } }",
                            {"s": "talk\x00"}, token=token, workspace=ws)
-    assert _refusals(templates) == [_bad_text("type")]
+    assert _refusals(templates) == [_bad_text("after")]
     assert _refusals(search) == [_bad_text("filter.search")]
     for body in (templates, search):
         assert body["data"] is None and not SQL_WORDS.search(str(body))
@@ -205,8 +199,8 @@ async def test_tabs_and_line_breaks_are_ordinary_text(api: Api, owner) -> None: 
 
 async def test_a_start_time_out_of_range_is_refused_and_changes_nothing(api: Api, committed, owner) -> None:  # noqa: ANN001
     _, ws, token = owner
-    video = await make_video(committed, ws)
-    clip = await make_clip(committed, video)
+    video = await builders.video(committed, ws)
+    clip = await builders.clip(committed, video)
     await committed.commit()
     mutation = "mutation($id: ID!, $t: Float) { clipUpdate(id: $id, input: {startTime: $t}) { clip { startTime } errors { code } } }"
     body = await api.gql(mutation, {"id": gid("Clip", clip.id), "t": 1e15}, token=token, workspace=ws)
@@ -221,7 +215,7 @@ async def test_a_start_time_out_of_range_is_refused_and_changes_nothing(api: Api
 
 async def test_a_negative_caption_word_time_is_refused_and_changes_nothing(api: Api, committed, owner) -> None:  # noqa: ANN001
     _, ws, token = owner
-    caption = await make_caption(committed, await make_clip(committed, await make_video(committed, ws)))
+    caption = await builders.caption(committed, await builders.clip(committed, await builders.video(committed, ws)))
     await committed.commit()
     mutation = "mutation($id: ID!, $w: [CaptionWordInput!]) { captionUpdate(id: $id, input: {words: $w}) { errors { code } } }"
     words = [{"word": "one", "start": 0.0, "end": 0.5}, {"word": "two", "start": -0.1, "end": 0.9}]

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from arq.worker import create_worker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.relay import GlobalID
@@ -30,12 +29,10 @@ from clipflow_api.models import Asset, AuditLog, BrandKit, Job, User, UserMedia,
 from clipflow_api.processing.importer import ImportRefused, download, is_public_address
 from clipflow_api.storage import LocalStorage, get_storage
 from clipflow_api.storage.workspace_files import new_upload_key
-from clipflow_worker.settings import MediaWorker, redis_settings
 from clipflow_worker.tasks.maintenance import sweep_uploads
-from tests.fixtures.builders import subscribe
-from tests.graphql.conftest import (  # noqa: F401 - fixtures
-    Api, api, committed, make_token, make_video, make_workspace, open_api,
-)
+from tests.fixtures import builders
+from tests.fixtures.worker import run_media_worker
+from tests.graphql.conftest import Api, api, open_api  # noqa: F401 - fixtures
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
@@ -47,19 +44,19 @@ KIT_CREATE = """mutation($w: String, $l: String) { r: brandKitCreate(input: {nam
   brandKit { id watermarkUrl logoUrl } errors { field code message } } }"""
 KIT_UPDATE = """mutation($id: ID!, $w: String) { r: brandKitUpdate(id: $id, input: {watermarkUrl: $w}) {
   brandKit { id watermarkUrl } errors { field code message } } }"""
-ASSET_CREATE = """mutation($k: String!) { r: assetCreate(input: {name: "Logo", type: "image", fileUrl: $k}) {
+ASSET_CREATE = """mutation($k: String!) { r: assetCreate(input: {name: "Logo", type: IMAGE, fileUrl: $k}) {
   asset { id fileUrl fileSizeBytes downloadUrl } errors { field code message } } }"""
 MEDIA_CREATE = """mutation($k: String!) { r: userMediaCreate(input: {originalName: "logo.png", mimeType: "image/png",
-  fileSize: 1, storageKey: $k, mediaType: "image"}) { userMedia { id storageKey fileSize publicUrl } errors { field code message } } }"""
+  fileSize: 1, storageKey: $k, mediaType: IMAGE}) { userMedia { id storageKey fileSize publicUrl } errors { field code message } } }"""
 
 
 # --- helpers ------------------------------------------------------------------------------
 
 async def _paid_owner(db: AsyncSession) -> tuple[Any, str]:
-    ws = await make_workspace(db)
-    await subscribe(db, ws, plan="pro")
+    ws = await builders.workspace(db)
+    await builders.subscribe(db, ws, plan="pro")
     owner = await db.get(User, ws.owner_id)
-    token = await make_token(db, owner)
+    token = await builders.token(db, owner)
     return ws, token
 
 
@@ -158,10 +155,9 @@ async def test_another_workspaces_key_is_a_field_error_and_nothing_is_written(ap
 
 
 async def test_upload_requests_are_checked_against_purpose_permission_and_plan(api: Api, committed) -> None:
-    from tests.graphql.conftest import add_member
 
     ws, token = await _paid_owner(committed)
-    _, viewer = await add_member(committed, ws, "viewer")
+    _, viewer = await builders.member(committed, ws, "viewer")
     await committed.commit()
     cases = {
         ("BRAND_KIT", "clip.mp4", "video/mp4", 10): [("contentType", "INVALID")],
@@ -172,8 +168,8 @@ async def test_upload_requests_are_checked_against_purpose_permission_and_plan(a
         r = (await api.gql(UPLOAD, {"p": purpose, "n": name, "t": ctype, "s": size}, token=token, workspace=ws))["data"]["r"]
         assert ([(e["field"], e["code"]) for e in r["errors"]], r["upload"]) == (wanted, None), (purpose, ctype, size)
     # the free plan takes files up to 500 MB
-    free = await make_workspace(committed)
-    free_token = await make_token(committed, await committed.get(User, free.owner_id))
+    free = await builders.workspace(committed)
+    free_token = await builders.token(committed, await committed.get(User, free.owner_id))
     await committed.commit()
     r = (await api.gql(UPLOAD, {"p": "USER_MEDIA", "n": "x.mp4", "t": "video/mp4", "s": 501 * 1024**2},
                        token=free_token, workspace=free))["data"]["r"]
@@ -220,22 +216,6 @@ async def test_a_tampered_expired_or_mismatched_upload_is_refused(api: Api, comm
         assert stored.read_bytes() == PNG
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """moto's S3 server: the same protocol as S3, presigned URLs included."""
-    import socket
-
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
 async def test_the_upload_flow_on_s3_is_a_presigned_put(committed, s3_endpoint: str) -> None:
     import httpx
 
@@ -277,18 +257,14 @@ async def test_the_worker_refuses_a_foreign_key_that_a_row_holds(api: Api, commi
     await committed.commit()
     key_a = await _upload(api, token_a, ws_a)
     committed.add(BrandKit(workspace_id=ws_b.id, name="Stolen", is_default=True, watermark_url=key_a))
-    video = await make_video(committed, ws_b)
+    video = await builders.video(committed, ws_b)
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws_b.id)
         job = await jobs.create_job(s, workspace_id=ws_b.id, type="video_process", video_id=video.id, input_data={})
         await jobs.commit_and_enqueue(s, arq_pool)
     # when the media worker runs B's job
-    worker = create_worker(MediaWorker, redis_settings=redis_settings(), burst=True, handle_signals=False, poll_delay=0.05)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
+    await run_media_worker()
     # then the job failed, saying why, before any file was read; the video is not left processing
     row = (await committed.execute(select(Job).where(Job.id == job.id).execution_options(populate_existing=True))).scalar_one()
     assert (row.status, row.error) == (

@@ -22,11 +22,9 @@ from clipflow_api.config import get_settings
 from clipflow_api.models import (
     Account, ApiKey, BrandKit, MediaFolder, Subscription, User, UserMedia, UserSession, Verification, Webhook,
 )
-from tests.auth.helpers import add_user, subscribe as subscribe_user, use_tenant
-from tests.fixtures.builders import subscribe
-from tests.graphql.conftest import (  # noqa: F401 - fixtures
-    Api, add_member, api, committed, gid, make_token, make_user, make_workspace,
-)
+from tests.auth.helpers import use_tenant
+from tests.fixtures import builders
+from tests.graphql.conftest import Api, api, gid  # noqa: F401 - fixtures
 
 # --- identity rows as the app role ---------------------------------------------------------
 
@@ -35,7 +33,7 @@ async def _identity(db: Any, owner_sql: Any) -> tuple[User, User]:
     """Two users, each with a password, a session, a linked account, a verification token and a subscription."""
     users = []
     for _ in range(2):
-        user = await add_user(db, password_hash="$argon2id$v=19$secret")
+        user = await builders.user(db, name="Test User", password_hash="$argon2id$v=19$secret")
         await owner_sql(
             "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (:u, :h, now() + interval '1 day');"
             "", u=user.id, h=uuid.uuid4().hex,
@@ -47,7 +45,7 @@ async def _identity(db: Any, owner_sql: Any) -> tuple[User, User]:
             "INSERT INTO verifications (identifier, value, expires_at) VALUES (:i, :v, now() + interval '1 day')",
             i=f"email-verify:{user.id}:{user.email}", v=uuid.uuid4().hex,
         )
-        await subscribe_user(db, user.id, "pro")
+        await builders.subscribe(db, user.id, "pro")
         users.append(user)
     return users[0], users[1]
 
@@ -85,7 +83,7 @@ async def test_no_password_hash_is_readable_by_the_app_role(app_db, owner_sql) -
 
 async def test_fellow_members_are_visible_and_strangers_are_not(app_db, owner_sql) -> None:  # noqa: ANN001
     a, b = await _identity(app_db, owner_sql)
-    stranger = await add_user(app_db)
+    stranger = await builders.user(app_db)
     ws = uuid.uuid4()
     await owner_sql("INSERT INTO workspaces (id, name, slug, owner_id) VALUES (:w, 'W', :s, :a)", w=ws, s=f"w-{ws.hex[:8]}", a=a.id)
     for user, role in ((a, "owner"), (b, "editor")):
@@ -142,9 +140,9 @@ BRAND_KIT_CREATE = 'mutation { r: brandKitCreate(input: {name: "B", primaryColor
 
 
 async def _owner(committed: Any) -> tuple[Any, Any, str]:
-    owner = await make_user(committed, email_verified=True)
-    ws = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed, email_verified=True)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     return owner, ws, token
 
 
@@ -171,7 +169,7 @@ async def test_a_free_workspace_cannot_create_paid_features_and_a_pro_one_can(
     ]
     assert await _count(committed, model, ws) == 0
     # and once the workspace is on Pro it works
-    await subscribe(committed, ws, plan="pro")
+    await builders.subscribe(committed, ws, plan="pro")
     await committed.commit()
     body = await api.gql(query, token=token, workspace=ws)
     assert body["data"]["r"]["errors"] == []
@@ -181,13 +179,13 @@ async def test_a_free_workspace_cannot_create_paid_features_and_a_pro_one_can(
 async def test_a_key_of_a_workspace_that_lost_its_plan_is_refused(api: Api, committed) -> None:  # noqa: ANN001
     # given a workspace key made while on Pro, whose subscription has since been canceled
     owner, ws, _token = await _owner(committed)
-    sub = await subscribe(committed, ws, plan="pro")
+    sub = await builders.subscribe(committed, ws, plan="pro")
     secret = new_api_key()
     committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
                          key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
     await committed.commit()
     ok = await api.gql("{ viewer { role } }", headers={"x-api-key": secret})
-    assert ok["data"] == {"viewer": {"role": "owner"}}
+    assert ok["data"] == {"viewer": {"role": "OWNER"}}
     sub.status = "canceled"
     await committed.commit()
     # when it is used
@@ -223,8 +221,8 @@ def _media(ws: Any, user: Any, name: str, folder: Any) -> UserMedia:
 async def test_unshared_folders_and_their_files_are_their_creators(api: Api, committed) -> None:  # noqa: ANN001
     # given editor A's private folder with a file, a shared folder with a file, and a loose file
     owner, ws, owner_token = await _owner(committed)
-    a, token_a = await add_member(committed, ws, "editor")
-    b, token_b = await add_member(committed, ws, "editor")
+    a, token_a = await builders.member(committed, ws, "editor")
+    b, token_b = await builders.member(committed, ws, "editor")
     private = MediaFolder(workspace_id=ws.id, user_id=a.id, name="private", is_shared=False)
     shared = MediaFolder(workspace_id=ws.id, user_id=a.id, name="shared", is_shared=True)
     committed.add_all([private, shared])
@@ -260,7 +258,7 @@ async def test_unshared_folders_and_their_files_are_their_creators(api: Api, com
 
 async def test_rls_hides_unshared_folders_from_other_members(app_db, owner_sql) -> None:  # noqa: ANN001
     # the database backs the loaders up: a query without their filter still sees nothing private
-    a, b, owner = await add_user(app_db), await add_user(app_db), await add_user(app_db)
+    a, b, owner = await builders.user(app_db), await builders.user(app_db), await builders.user(app_db)
     ws = uuid.uuid4()
     await owner_sql("INSERT INTO workspaces (id, name, slug, owner_id) VALUES (:w, 'W', :s, :o)", w=ws, s=f"w-{ws.hex[:8]}", o=owner.id)
     for user, role in ((owner, "owner"), (a, "editor"), (b, "editor")):

@@ -21,16 +21,10 @@ from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress
 from clipflow_api.models import ApiKey, TeamMember, Video
 from tests.fixtures import builders
-from tests.fixtures.builders import subscribe
 from tests.graphql.conftest import (  # noqa: F401 - fixtures
     Api,
     api,
-    committed,
     gid,
-    make_token,
-    make_user,
-    make_video,
-    make_workspace,
     serve_app,
     server,
     until_subscribed,
@@ -87,16 +81,16 @@ async def title_of(db: Any, video: Video) -> str:
 
 async def team(db: Any) -> dict[str, Any]:
     """An owner (session token) and an editor (session token and API key) in a workspace on Pro, with a video."""
-    owner = await make_user(db, email_verified=True)
-    ws = await make_workspace(db, owner)
-    await subscribe(db, ws, plan="pro")
-    editor = await make_user(db, email_verified=True)
+    owner = await builders.user(db, email_verified=True)
+    ws = await builders.workspace(db, owner)
+    await builders.subscribe(db, ws, plan="pro")
+    editor = await builders.user(db, email_verified=True)
     member = TeamMember(workspace_id=ws.id, user_id=editor.id, role="editor", accepted_at=datetime.now(UTC))
     db.add(member)
-    video = await make_video(db, ws, title="Original")
+    video = await builders.video(db, ws, title="Original")
     key, secret = await make_key(db, editor, ws, scopes=["video:read", "video:write"])
     out = {"owner": owner, "ws": ws, "editor": editor, "member": member, "video": video, "key": key, "secret": secret,
-           "owner_token": await make_token(db, owner), "editor_token": await make_token(db, editor)}
+           "owner_token": await builders.token(db, owner), "editor_token": await builders.token(db, editor)}
     await db.commit()
     return out
 
@@ -117,7 +111,7 @@ async def test_a_key_limited_to_two_operations_runs_two_on_a_socket(server, comm
         await conn.send(json.dumps({"type": "ping"}))
         assert json.loads(await asyncio.wait_for(conn.recv(), 5)) == {"type": "pong"}
     assert [m["type"] for m in first] == ["next", "complete"]
-    assert first[0]["payload"] == {"data": {"viewer": {"role": "editor"}}}
+    assert first[0]["payload"] == {"data": {"viewer": {"role": "EDITOR"}}}
     assert [m["type"] for m in second] == ["next", "complete"]
     assert [m["type"] for m in third] == ["error"]
     [error] = third[0]["payload"]
@@ -132,11 +126,11 @@ async def test_member_removed_over_http_has_their_socket_closed(server, api: Api
     async with connected(server, t["editor_token"], t["ws"]) as conn:
         # the socket works while the editor is a member
         ok = await operation(conn, "1", VIEWER)
-        assert ok[0]["payload"] == {"data": {"viewer": {"role": "editor"}}}
+        assert ok[0]["payload"] == {"data": {"viewer": {"role": "EDITOR"}}}
         # when the owner removes the editor through another API process
         removed = await api.gql("mutation($id: ID!) { memberRemove(id: $id) { member { status } errors { code } } }",
                                 {"id": gid("TeamMember", t["member"].id)}, token=t["owner_token"], workspace=t["ws"])
-        assert removed["data"]["memberRemove"] == {"member": {"status": "removed"}, "errors": []}
+        assert removed["data"]["memberRemove"] == {"member": {"status": "REMOVED"}, "errors": []}
         # then the open socket is closed, saying why
         assert await closed_with(conn) == (4403, "You are not a member of that workspace.")
         # and a further mutation goes nowhere
@@ -156,7 +150,7 @@ async def test_log_out_over_http_closes_the_sessions_socket(server, api: Api, co
         with pytest.raises(websockets.ConnectionClosed):
             await operation(conn, "2", RENAME, {"id": gid("Video", t["video"].id), "t": "Hijacked"})
         # another user's socket is untouched
-        assert (await operation(bystander, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "owner"}}}
+        assert (await operation(bystander, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "OWNER"}}}
     assert await title_of(committed, t["video"]) == "Original"
 
 
@@ -179,11 +173,11 @@ async def test_a_role_change_closes_the_members_socket(server, api: Api, committ
         assert (await operation(conn, "1", VIEWER))[0]["type"] == "next"
         changed = await api.gql("mutation($id: ID!) { memberRoleUpdate(id: $id, role: VIEWER) { member { role } errors { code } } }",
                                 {"id": gid("TeamMember", t["member"].id)}, token=t["owner_token"], workspace=t["ws"])
-        assert changed["data"]["memberRoleUpdate"] == {"member": {"role": "viewer"}, "errors": []}
+        assert changed["data"]["memberRoleUpdate"] == {"member": {"role": "VIEWER"}, "errors": []}
         assert await closed_with(conn) == (4403, "Your access to this workspace changed; reconnect.")
     # reconnecting gives the new role, which may not rename
     async with connected(server, t["editor_token"], t["ws"]) as conn:
-        assert (await operation(conn, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "viewer"}}}
+        assert (await operation(conn, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "VIEWER"}}}
         renamed = await operation(conn, "2", RENAME, {"id": gid("Video", t["video"].id), "t": "Hijacked"})
         assert renamed[0]["payload"]["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
     assert await title_of(committed, t["video"]) == "Original"
@@ -207,7 +201,7 @@ async def test_an_unannounced_revocation_is_caught_by_the_next_operation(server,
 async def test_password_reset_closes_every_socket_of_the_user(server, api: Api, committed) -> None:  # noqa: ANN001
     # given the editor signed in twice, with a socket on each session
     t = await team(committed)
-    other_session = await make_token(committed, t["editor"])
+    other_session = await builders.token(committed, t["editor"])
     await committed.commit()
     async with connected(server, t["editor_token"], t["ws"]) as first, connected(server, other_session) as second, \
             connected(server, t["owner_token"], t["ws"]) as bystander:
@@ -221,7 +215,7 @@ async def test_password_reset_closes_every_socket_of_the_user(server, api: Api, 
         # then both sockets close; another user's does not
         assert await closed_with(first) == (4401, "This session is not valid; sign in again.")
         assert await closed_with(second) == (4401, "This session is not valid; sign in again.")
-        assert (await operation(bystander, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "owner"}}}
+        assert (await operation(bystander, "1", VIEWER))[0]["payload"] == {"data": {"viewer": {"role": "OWNER"}}}
 
 
 # --- finding 13: one operation, one count ---------------------------------------------------
@@ -238,7 +232,7 @@ async def test_a_batch_counts_each_operation(api: Api, committed, redis) -> None
     # then two run and the third is refused, unexecuted
     assert response.status_code == 200
     first, second, third = response.json()
-    assert first == second == {"data": {"viewer": {"role": "editor"}}}
+    assert first == second == {"data": {"viewer": {"role": "EDITOR"}}}
     assert third["data"] is None
     assert [e["extensions"]["code"] for e in third["errors"]] == ["RATE_LIMITED"]
     assert await title_of(committed, t["video"]) == "Original"
@@ -270,14 +264,14 @@ async def _redis_clients(redis: Any) -> tuple[int, int]:
 
 async def test_a_hundred_subscriptions_share_one_redis_connection(committed, redis) -> None:  # noqa: ANN001
     # given 5 users, each with a socket, and 4 running jobs
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     jobs = [await builders.job(committed, ws, status="processing") for _ in range(4)]
-    tokens = [await make_token(committed, owner)]
+    tokens = [await builders.token(committed, owner)]
     for _ in range(4):
-        user = await make_user(committed)
+        user = await builders.user(committed)
         committed.add(TeamMember(workspace_id=ws.id, user_id=user.id, role="viewer", accepted_at=datetime.now(UTC)))
-        tokens.append(await make_token(committed, user))
+        tokens.append(await builders.token(committed, user))
     await committed.commit()
     async with serve_app() as url:
         await asyncio.sleep(0.2)
@@ -321,10 +315,10 @@ async def test_a_hundred_subscriptions_share_one_redis_connection(committed, red
 
 
 async def test_sockets_and_subscriptions_per_user_are_capped(committed, redis) -> None:  # noqa: ANN001
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     job = await builders.job(committed, ws, status="processing")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     sub = {"query": JOB_SUB, "variables": {"id": gid("Job", job.id)}}
     async with serve_app(ws_max_sockets_per_user=2, ws_max_subscriptions_per_user=3) as url, \
@@ -350,10 +344,10 @@ async def test_sockets_and_subscriptions_per_user_are_capped(committed, redis) -
 
 
 async def test_idle_sockets_are_closed_but_busy_ones_are_not(committed) -> None:  # noqa: ANN001
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
     job = await builders.job(committed, ws, status="processing")
-    token = await make_token(committed, owner)
+    token = await builders.token(committed, owner)
     await committed.commit()
     async with serve_app(ws_idle_timeout_s=0.5) as url, connected(url, token, ws) as idle, connected(url, token, ws) as busy:
         await busy.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": JOB_SUB, "variables": {"id": gid("Job", job.id)}}}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,19 +43,6 @@ def test_local_round_trip_and_signed_urls(local: LocalStorage, tmp_path) -> None
     with pytest.raises(StorageError, match="no such object"):
         with local.local_copy("videos/1/source.mp4"):
             pass
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def test_s3_round_trip_and_presigned_download(s3_endpoint: str, tmp_path) -> None:

@@ -92,10 +92,7 @@ async def worker_ctx() -> Any:
 async def test_bad_input_fails_clearly(case, make, message, committed, app_engine, worker_ctx, tmp_path) -> None:
     # given a stored file of this kind on a free workspace
     ws = await builders.workspace(committed)
-    src = make(tmp_path)
-    key = f"videos/{uuid.uuid4()}/source{src.suffix}"
-    get_storage().put_file(key, src)
-    v = await builders.video(committed, ws, file_url=key)
+    v = await builders.video(committed, ws, content=make(tmp_path))
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws.id)

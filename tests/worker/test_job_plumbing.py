@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from pathlib import Path
 from typing import Any
 
-from arq.worker import create_worker
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -16,23 +13,20 @@ from clipflow_api.db import set_tenant
 from clipflow_api.jobs import service
 from clipflow_api.jobs.progress import job_channel
 from clipflow_api.models import Job, Video
-from clipflow_api.storage import get_storage
-from clipflow_worker.settings import MediaWorker, redis_settings
 from clipflow_worker.tasks.maintenance import sweep_jobs
 from tests.fixtures import builders
 from tests.fixtures.lavfi import make_video
+from tests.fixtures.worker import run_media_worker_collecting
 
 
 async def _stored_video(committed: AsyncSession, tmp_path: Path, content: bytes | None = None):
     ws = await builders.workspace(committed)
-    key = f"videos/{uuid.uuid4()}/source.mp4"
     src = tmp_path / "source.mp4"
     if content is None:
         make_video(src, seconds=2.0, size="320x240")
     else:
         src.write_bytes(content)
-    get_storage().put_file(key, src)
-    v = await builders.video(committed, ws, file_url=key)
+    v = await builders.video(committed, ws, content=src)
     await committed.commit()
     return ws, v
 
@@ -46,28 +40,12 @@ async def _create_job_as_app(app_engine: AsyncEngine, ws, v, arq_pool) -> Job:
     return job
 
 
-async def _run_worker_collecting(redis, job_id: uuid.UUID) -> list[dict[str, Any]]:
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(job_channel(job_id))
-    worker = create_worker(MediaWorker, redis_settings=redis_settings(), burst=True, handle_signals=False, poll_delay=0.05)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
-    events = []
-    while (msg := await pubsub.get_message(timeout=0.2)) is not None:
-        if msg["type"] == "message":
-            events.append(json.loads(msg["data"]))
-    await pubsub.aclose()
-    return events
-
-
 async def test_probe_job_runs_end_to_end(committed, app_engine, arq_pool, redis, tmp_path) -> None:
     # given a stored 2 s 320x240 video and a job created inside a committed request
     ws, v = await _stored_video(committed, tmp_path)
     job = await _create_job_as_app(app_engine, ws, v, arq_pool)
     # when the media worker drains its queue
-    events = await _run_worker_collecting(redis, job.id)
+    events = await run_media_worker_collecting(redis, job_channel(job.id), wait=0.2)
     # then the job row is complete, the video row has its facts, and progress arrived in order
     row = (await committed.execute(select(Job).where(Job.id == job.id).execution_options(populate_existing=True))).scalar_one()
     assert (row.status, row.progress, row.attempts, row.error) == ("completed", 100, 1, None)
@@ -86,7 +64,7 @@ async def test_probe_job_runs_end_to_end(committed, app_engine, arq_pool, redis,
 async def test_a_corrupt_file_fails_with_a_clear_message(committed, app_engine, arq_pool, redis, tmp_path) -> None:
     ws, v = await _stored_video(committed, tmp_path, content=b"this is not a video at all" * 100)
     job = await _create_job_as_app(app_engine, ws, v, arq_pool)
-    events = await _run_worker_collecting(redis, job.id)
+    events = await run_media_worker_collecting(redis, job_channel(job.id), wait=0.2)
     row = (await committed.execute(select(Job).where(Job.id == job.id).execution_options(populate_existing=True))).scalar_one()
     msg = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
     assert (row.status, row.error) == ("failed", msg)

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipflow_api.db import set_tenant
 from clipflow_api.jobs import service
 from clipflow_api.models import Clip, Job, Video
-from clipflow_api.storage import get_storage
 from clipflow_worker.settings import MediaWorker, redis_settings
 from clipflow_worker.tasks.context import shutdown, startup
 from clipflow_worker.tasks.maintenance import sweep_jobs
@@ -46,9 +45,7 @@ async def _wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN0
 async def test_a_killed_worker_s_job_runs_again_and_makes_each_clip_once(committed, app_engine, arq_pool, redis) -> None:
     # given a queued job for a 15 s talk, asking for clips of 4-8 s
     ws = await builders.workspace(committed)
-    key = f"videos/{uuid.uuid4()}/source.mp4"
-    get_storage().put_file(key, SPEECH)
-    v = await builders.video(committed, ws, file_url=key)
+    v = await builders.video(committed, ws, content=SPEECH)
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws.id)

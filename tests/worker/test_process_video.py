@@ -6,9 +6,7 @@ exists once.
 
 from __future__ import annotations
 
-import json
 import shutil
-import uuid
 from pathlib import Path
 
 import av
@@ -21,29 +19,11 @@ from clipflow_api.jobs import service
 from clipflow_api.jobs.progress import video_channel
 from clipflow_api.models import Caption, Clip, Job, Video
 from clipflow_api.storage import get_storage
-from clipflow_worker.settings import MediaWorker, redis_settings
 from tests.fixtures import builders
+from tests.fixtures.worker import run_media_worker_collecting
 
 SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "speech_15s.mp4"
 pytestmark = pytest.mark.slow
-
-
-async def _drain(redis, channel: str) -> list[dict]:
-    from arq.worker import create_worker
-
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(channel)
-    worker = create_worker(MediaWorker, redis_settings=redis_settings(), burst=True, handle_signals=False, poll_delay=0.05)
-    try:
-        await worker.async_run()
-    finally:
-        await worker.close()
-    events = []
-    while (msg := await pubsub.get_message(timeout=0.3)) is not None:
-        if msg["type"] == "message":
-            events.append(json.loads(msg["data"]))
-    await pubsub.aclose()
-    return events
 
 
 async def _fresh(committed: AsyncSession, model, id_):
@@ -53,9 +33,7 @@ async def _fresh(committed: AsyncSession, model, id_):
 async def test_a_talk_video_becomes_clips_and_a_rerun_makes_each_clip_once(committed, app_engine, arq_pool, redis, tmp_path) -> None:
     # given an uploaded 15 s talk video
     ws = await builders.workspace(committed)
-    key = f"videos/{uuid.uuid4()}/source.mp4"
-    get_storage().put_file(key, SPEECH)
-    v = await builders.video(committed, ws, file_url=key)
+    v = await builders.video(committed, ws, content=SPEECH)
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws.id, user_id=ws.owner_id)
@@ -64,7 +42,7 @@ async def test_a_talk_video_becomes_clips_and_a_rerun_makes_each_clip_once(commi
         await service.commit_and_enqueue(s, arq_pool)
 
     # when the media worker runs it
-    events = await _drain(redis, video_channel(v.id))
+    events = await run_media_worker_collecting(redis, video_channel(v.id))
 
     # then the video is complete with its transcript, topics and key moments
     video = await _fresh(committed, Video, v.id)
@@ -101,7 +79,7 @@ async def test_a_talk_video_becomes_clips_and_a_rerun_makes_each_clip_once(commi
     await committed.commit()
     await arq_pool.delete(f"arq:result:process_video:{job.id}")
     assert await service.enqueue(arq_pool, job.id, ws.id, "video_process")
-    await _drain(redis, video_channel(v.id))
+    await run_media_worker_collecting(redis, video_channel(v.id))
 
     # then each clip exists once and the job completed again
     again = (await committed.execute(select(Clip).where(Clip.video_id == v.id))).scalars().all()
@@ -137,9 +115,7 @@ async def test_the_brand_kit_watermark_and_a_music_bed_reach_the_render(committe
                            watermark_position="top-right", watermark_opacity=Decimal("1.00")))
     asset = Asset(workspace_id=ws.id, name="Bed", type="audio", file_url=music_key)
     committed.add(asset)
-    key = f"videos/{uuid.uuid4()}/source.mp4"
-    storage.put_file(key, SPEECH)
-    v = await builders.video(committed, ws, file_url=key)
+    v = await builders.video(committed, ws, content=SPEECH)
     await committed.commit()
     async with AsyncSession(app_engine, expire_on_commit=False) as s:
         set_tenant(s, workspace_id=ws.id)
@@ -147,7 +123,7 @@ async def test_the_brand_kit_watermark_and_a_music_bed_reach_the_render(committe
             "max_clips": 1, "min_duration": 4, "max_duration": 8, "music_asset_id": str(asset.id)})
         await service.commit_and_enqueue(s, arq_pool)
     # when it is processed
-    await _drain(redis, video_channel(v.id))
+    await run_media_worker_collecting(redis, video_channel(v.id))
     # then the clip has the music recorded and the watermark burned into its frames
     (clip,) = (await committed.execute(select(Clip).where(Clip.video_id == v.id))).scalars().all()
     assert (clip.has_music, clip.music_track_id) == (True, asset.id)

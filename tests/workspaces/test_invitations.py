@@ -13,19 +13,18 @@ from clipflow_api.models import Invitation
 from clipflow_api.workspaces import service
 from tests.auth.helpers import (
     about,
-    add_user,
     email,
     principal,
     sha256,
-    subscribe,
     use_tenant,
 )
+from tests.fixtures import builders
 
 
 async def _team(db: AsyncSession, plan: str | None = "pro"):
-    owner = await add_user(db, email_verified=True)  # only a proven address sends invitations
+    owner = await builders.user(db, email_verified=True)  # only a proven address sends invitations
     if plan:
-        await subscribe(db, owner.id, plan)
+        await builders.subscribe(db, owner.id, plan)
     ws = await service.create_workspace(db, owner_id=owner.id, name="Team")
     return owner, ws, principal(owner.id, ws.id, "owner", ip_address="192.0.2.10")
 
@@ -65,7 +64,7 @@ async def test_invite_stores_a_hashed_token_for_seven_days(app_db: AsyncSession,
 async def test_accept_joins_with_the_invited_role(app_db: AsyncSession, owner_sql) -> None:
     owner, ws, who = await _team(app_db)
     invitation, token = await service.invite(app_db, who, email="joiner@example.com", role="scheduler")
-    joiner = await add_user(app_db, address="Joiner@Example.com".lower())
+    joiner = await builders.user(app_db, email="Joiner@Example.com".lower())
     # the invitee's session knows no workspace yet: invitations are invisible to it under RLS
     await use_tenant(app_db, None, joiner.id)
     assert (await app_db.execute(select(Invitation))).all() == []
@@ -92,7 +91,7 @@ async def test_accept_joins_with_the_invited_role(app_db: AsyncSession, owner_sq
 async def test_wrong_email_is_refused_and_changes_nothing(app_db: AsyncSession, owner_sql) -> None:
     _, ws, who = await _team(app_db)
     _, token = await service.invite(app_db, who, email=email("invitee"), role="viewer")
-    intruder = await add_user(app_db)
+    intruder = await builders.user(app_db)
     with pytest.raises(PermissionDenied) as err:
         await service.accept_invitation(app_db, token=token, user_id=intruder.id)
     assert err.value.code == "EMAIL_MISMATCH"
@@ -103,7 +102,7 @@ async def test_expired_and_unknown_tokens(app_db: AsyncSession, owner_sql) -> No
     _, ws, who = await _team(app_db)
     address = email("late")
     invitation, token = await service.invite(app_db, who, email=address, role="viewer")
-    late = await add_user(app_db, address=address)
+    late = await builders.user(app_db, email=address)
     await owner_sql("UPDATE invitations SET expires_at = now() - interval '1 second' WHERE id = :i", i=invitation.id)
     with pytest.raises(ValidationError) as err:
         await service.accept_invitation(app_db, token=token, user_id=late.id)
@@ -120,7 +119,7 @@ async def test_reinviting_replaces_the_pending_invitation(app_db: AsyncSession, 
     _, first = await service.invite(app_db, who, email=address, role="viewer")
     second_inv, second = await service.invite(app_db, who, email=address, role="editor")
     assert await _counts(owner_sql, ws) == (1, 0, 1)
-    user = await add_user(app_db, address=address)
+    user = await builders.user(app_db, email=address)
     with pytest.raises(ValidationError) as err:
         await service.accept_invitation(app_db, token=first, user_id=user.id)
     assert err.value.code == "TOKEN_INVALID"
@@ -139,11 +138,11 @@ async def test_invalid_roles(app_db: AsyncSession, owner_sql, role: str, code: s
 
 async def test_only_inviters_invite(app_db: AsyncSession, owner_sql) -> None:
     owner, ws, _ = await _team(app_db)
-    editor = await add_user(app_db)
+    editor = await builders.user(app_db)
     with pytest.raises(PermissionDenied) as err:
         await service.invite(app_db, principal(editor.id, ws.id, "editor"), email=email(), role="viewer")
     assert err.value.code == "PERMISSION_DENIED"
-    admin = await add_user(app_db, email_verified=True)
+    admin = await builders.user(app_db, email_verified=True)
     invitation, _ = await service.invite(app_db, principal(admin.id, ws.id, "admin"), email=email(), role="admin")
     assert invitation.role == "admin"
 
@@ -184,7 +183,7 @@ async def test_a_removed_member_can_come_back(app_db: AsyncSession, owner_sql) -
     _, ws, who = await _team(app_db)
     address = email("returning")
     _, token = await service.invite(app_db, who, email=address, role="editor")
-    user = await add_user(app_db, address=address)
+    user = await builders.user(app_db, email=address)
     member = await service.accept_invitation(app_db, token=token, user_id=user.id)
     await service.remove_member(app_db, who, member_id=member.id)
     _, token2 = await service.invite(app_db, who, email=address, role="viewer")
@@ -197,7 +196,7 @@ async def test_revoking_member_invite_withdraws_that_members_pending_invitations
     from clipflow_api.models import TeamMember
 
     owner, ws, who = await _team(app_db, plan="business")  # seats for the admin and two invitations
-    admin = await add_user(app_db, email_verified=True)
+    admin = await builders.user(app_db, email_verified=True)
     await use_tenant(app_db, ws.id, owner.id)
     member = TeamMember(workspace_id=ws.id, user_id=admin.id, role="admin")
     app_db.add(member)

@@ -12,19 +12,20 @@ from clipflow_api.errors import Conflict, NotFound, PermissionDenied, Validation
 from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS, effective_permissions
 from clipflow_api.workspaces import service
-from tests.auth.helpers import add_user, principal, subscribe, use_tenant
+from tests.auth.helpers import principal, use_tenant
+from tests.fixtures import builders
 
 
 async def _team(db: AsyncSession, *roles: str):
     """A workspace with its owner and one member per role given; returns (ws, {role: (user, member)})."""
-    owner = await add_user(db, name="Owner", email_verified=True)
-    await subscribe(db, owner.id, "pro")  # API access, and seats for the team
+    owner = await builders.user(db, name="Owner", email_verified=True)
+    await builders.subscribe(db, owner.id, "pro")  # API access, and seats for the team
     ws = await service.create_workspace(db, owner_id=owner.id, name="Crew")
     await use_tenant(db, ws.id, owner.id)
     people = {"owner": (owner, (await service.list_memberships(db, user_id=owner.id))[0].member)}
     await use_tenant(db, ws.id, owner.id)
     for role in roles:
-        user = await add_user(db, name=role.title(), email_verified=True)
+        user = await builders.user(db, name=role.title(), email_verified=True)
         member = TeamMember(workspace_id=ws.id, user_id=user.id, role=role)
         db.add(member)
         await db.flush()
@@ -160,8 +161,11 @@ async def test_admin_removes_an_editor_and_their_keys_stop(app_db: AsyncSession,
     )
     key, _ = await accounts.create_api_key(app_db, _as(ws, people, "editor"), name="k", scopes=["video:read"])
     # when
-    await service.remove_member(app_db, _as(ws, people, "admin"), member_id=people["editor"][1].id)
-    # then
+    removed = await service.remove_member(app_db, _as(ws, people, "admin"), member_id=people["editor"][1].id)
+    # then the membership comes back as it now is
+    assert (removed.id, removed.user_id, removed.role, removed.status) == (
+        people["editor"][1].id, people["editor"][0].id, "editor", "removed"
+    )
     assert (await _roles(owner_sql, ws))["Editor"] == ("editor", "removed")
     assert (await owner_sql("SELECT revoked_at IS NOT NULL FROM api_keys WHERE id = :k", k=key.id)) == [(True,)]
     entries = await owner_sql(

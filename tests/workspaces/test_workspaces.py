@@ -16,7 +16,8 @@ from clipflow_api.errors import Conflict, NotFound, ValidationError
 from clipflow_api.models import Workspace
 from clipflow_api.workspaces import service
 from clipflow_api.workspaces.service import slugify
-from tests.auth.helpers import add_user, use_tenant
+from tests.auth.helpers import use_tenant
+from tests.fixtures import builders
 
 
 async def test_runs_as_the_app_role(app_db: AsyncSession) -> None:
@@ -44,7 +45,7 @@ def test_slugify(name: str, slug: str) -> None:
 
 
 async def test_create_workspace_with_owner_membership(app_db: AsyncSession, owner_sql) -> None:
-    owner = await add_user(app_db)
+    owner = await builders.user(app_db)
     ws = await service.create_workspace(app_db, owner_id=owner.id, name="  Café   Crème Studio ")
     assert (ws.name, ws.owner_id) == ("Café Crème Studio", owner.id)
     assert re.fullmatch(r"cafe-creme-studio(-[0-9a-f]{6})?", ws.slug)
@@ -64,9 +65,9 @@ async def test_taken_slug_is_refused_even_when_the_other_workspace_is_invisible(
 ) -> None:
     # given another tenant's workspace with the slug (RLS hides it from this caller)
     slug = f"taken-{uuid.uuid4().hex[:8]}"
-    other = await add_user(app_db)
+    other = await builders.user(app_db)
     await service.create_workspace(app_db, owner_id=other.id, name="Theirs", slug=slug)
-    me = await add_user(app_db)
+    me = await builders.user(app_db)
     await use_tenant(app_db, None, me.id)
     assert (await app_db.execute(select(Workspace).where(Workspace.slug == slug))).all() == []
     before = await owner_sql("SELECT count(*) FROM workspaces")
@@ -82,7 +83,7 @@ async def test_taken_slug_is_refused_even_when_the_other_workspace_is_invisible(
 
 @pytest.mark.parametrize("slug", ["ab", "-abc", "abc-", "Has Space", "under_score", "admin", "a" * 51])
 async def test_invalid_slugs(app_db: AsyncSession, owner_sql, slug: str) -> None:
-    owner = await add_user(app_db)
+    owner = await builders.user(app_db)
     with pytest.raises(ValidationError) as err:
         await service.create_workspace(app_db, owner_id=owner.id, name="X", slug=slug)
     assert (err.value.code, err.value.field) == ("INVALID_SLUG", "slug")
@@ -92,14 +93,14 @@ async def test_invalid_slugs(app_db: AsyncSession, owner_sql, slug: str) -> None
 async def test_create_for_unknown_user_or_without_a_name(app_db: AsyncSession) -> None:
     with pytest.raises(NotFound):
         await service.create_workspace(app_db, owner_id=uuid.uuid4(), name="Ghost")
-    owner = await add_user(app_db)
+    owner = await builders.user(app_db)
     with pytest.raises(ValidationError) as err:
         await service.create_workspace(app_db, owner_id=owner.id, name=" ")
     assert (err.value.code, err.value.field) == ("REQUIRED", "name")
 
 
 async def test_list_memberships_shows_only_active_ones(app_db: AsyncSession, owner_sql) -> None:
-    me, other = await add_user(app_db), await add_user(app_db)
+    me, other = await builders.user(app_db), await builders.user(app_db)
     mine = await service.create_workspace(app_db, owner_id=me.id, name="Mine")
     theirs = await service.create_workspace(app_db, owner_id=other.id, name="Theirs")
     gone = await service.create_workspace(app_db, owner_id=other.id, name="Left")
@@ -116,7 +117,7 @@ async def test_list_memberships_shows_only_active_ones(app_db: AsyncSession, own
 
 
 async def test_audit_record_writes_ip_and_agent_and_respects_rls(app_db: AsyncSession, owner_sql) -> None:
-    owner = await add_user(app_db)
+    owner = await builders.user(app_db)
     ws = await service.create_workspace(app_db, owner_id=owner.id, name="Audited")
     await use_tenant(app_db, ws.id, owner.id)
     who = Principal(user_id=owner.id, workspace_id=ws.id, ip_address="2001:db8::1", user_agent="ua/1")

@@ -13,14 +13,15 @@ from ...models import Account, ApiKey, TeamMember, User, UserSession, Verificati
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader
 
 
-def _own(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+def own_rows(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+    """Rows of the signed-in user only (none for an anonymous caller)."""
     uid = ctx.principal.user_id
     return [column == uid] if uid else [false()]
 
 
 def _own_account_data(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
     """Sign-in data (devices, addresses, providers) is the person's, not a workspace's: no API key sees it."""
-    return [false()] if ctx.principal.api_key_id is not None else _own(ctx, column)
+    return [false()] if ctx.principal.api_key_id is not None else own_rows(ctx, column)
 
 
 def in_key_workspace(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
@@ -108,4 +109,4 @@ class ApiKeysByUserIdLoader(ConnectionByKeyLoader):
     key = ApiKey.user_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, ApiKey.user_id) + _visible_keys(self.ctx)
+        return own_rows(self.ctx, ApiKey.user_id) + _visible_keys(self.ctx)

@@ -13,6 +13,7 @@ import strawberry
 from strawberry import relay
 
 from ..base import JSON, RowType, desc
+from ..context import Info
 from ..loaders import load_one
 
 
@@ -41,7 +42,7 @@ class UserSession(relay.Node, RowType):
     updated_at: datetime = desc("Last time the session was refreshed.")
 
     @strawberry.field(description="Whether this is the session making the request.")
-    def is_current(self, info: strawberry.Info) -> bool:
+    def is_current(self, info: Info) -> bool:
         return info.context.principal.session_id == self.id
 
 
@@ -82,11 +83,11 @@ class ApiKey(relay.Node, RowType):
     revoked_at: datetime | None = desc("When the key was revoked (null: active).")
 
     @strawberry.field(description="The person who owns the key.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The workspace the key acts in (null for a personal key).")
-    async def workspace(self, info: strawberry.Info) -> Workspace | None:
+    async def workspace(self, info: Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, self.workspace_id)
 
 

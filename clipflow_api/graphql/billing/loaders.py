@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, select
 
 from ...models import Subscription, SubscriptionPlan, UsageLog
+from ..auth.loaders import own_rows
 from ..loaders import ByIdLoader, ConnectionByKeyLoader, ListByKeyLoader, ListQuery
 from ..relay import SortKey, ascending, descending
 
 
-def _own(ctx: Any, column: Any) -> list[ColumnElement[bool]]:
+def _own_usage(ctx: Any) -> list[ColumnElement[bool]]:
     uid = ctx.principal.user_id
-    return [column == uid] if uid else [false()]
+    if not uid:
+        return [false()]
+    return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
 
 
 class SubscriptionPlanByIdLoader(ByIdLoader):
@@ -36,7 +39,7 @@ class SubscriptionByIdLoader(ByIdLoader):
     model = Subscription
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, Subscription.user_id)
+        return own_rows(self.ctx, Subscription.user_id)
 
 
 class SubscriptionsByUserIdLoader(ListByKeyLoader):
@@ -45,17 +48,14 @@ class SubscriptionsByUserIdLoader(ListByKeyLoader):
     order_by = (Subscription.created_at.desc(),)
 
     def visible(self) -> list[ColumnElement[bool]]:
-        return _own(self.ctx, Subscription.user_id)
+        return own_rows(self.ctx, Subscription.user_id)
 
 
 class UsageLogByIdLoader(ByIdLoader):
     model = UsageLog
 
     def visible(self) -> list[ColumnElement[bool]]:
-        uid = self.ctx.principal.user_id
-        if not uid:
-            return [false()]
-        return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
+        return _own_usage(self.ctx)
 
 
 class UsageLogsBySubscriptionIdLoader(ConnectionByKeyLoader):
@@ -63,10 +63,7 @@ class UsageLogsBySubscriptionIdLoader(ConnectionByKeyLoader):
     key = UsageLog.subscription_id
 
     def visible(self) -> list[ColumnElement[bool]]:
-        uid = self.ctx.principal.user_id
-        if not uid:
-            return [false()]
-        return [UsageLog.subscription_id.in_(select(Subscription.id).where(Subscription.user_id == uid))]
+        return _own_usage(self.ctx)
 
     def order(self, query: ListQuery) -> tuple[SortKey, ...]:
         return (descending(UsageLog.date),)

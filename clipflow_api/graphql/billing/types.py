@@ -10,6 +10,8 @@ import strawberry
 from strawberry import relay
 
 from ..base import JSON, RowType, desc
+from ..context import Info
+from ..enums import BillingCycle, SubscriptionStatus
 from ..loaders import load_connection, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 
@@ -39,8 +41,8 @@ class SubscriptionPlan(relay.Node, RowType):
 class Subscription(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
     plan_id: strawberry.Private[uuid.UUID]
-    status: str = desc("active, trialing, past_due, canceled.")
-    billing_cycle: str = desc("monthly or yearly.")
+    status: SubscriptionStatus = desc("The state of the subscription (a lapsed one falls back to the free plan).")
+    billing_cycle: BillingCycle = desc("How often the subscription is billed.")
     current_period_start: dt.datetime = desc("Start of the billing period.")
     current_period_end: dt.datetime = desc("End of the billing period.")
     cancel_at_period_end: bool = desc("Whether the subscription ends with the period.")
@@ -51,12 +53,12 @@ class Subscription(relay.Node, RowType):
     created_at: dt.datetime = desc("When the subscription started.")
 
     @strawberry.field(description="The plan subscribed to.")
-    async def plan(self, info: strawberry.Info) -> SubscriptionPlan | None:
+    async def plan(self, info: Info) -> SubscriptionPlan | None:
         return await load_one(info, SubscriptionPlanByIdLoader, SubscriptionPlan, self.plan_id)
 
     @strawberry.field(description="Daily usage, newest first.")
     async def usage(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[UsageLog]:
         return await load_connection(
             info, UsageLogsBySubscriptionIdLoader, UsageLog, self.id, first=first, after=after, last=last, before=before

@@ -1,25 +1,24 @@
-"""``fileUploadCreate`` and the key check every mutation that stores a file key goes through.
+"""``fileUploadCreate``'s types and its permission (the rules are in ``media.service``).
 
 See ``storage.workspace_files``: a row points only at a file its own workspace uploaded
-through this flow (a key under ``workspaces/<id>/uploads/`` that exists in storage).
+through this flow (a key under ``workspaces/<id>/uploads/`` that exists in storage);
+``media.service.check_workspace_file`` refuses any other key.
 """
 
 from __future__ import annotations
 
 import enum
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry.permission import BasePermission
 
-from ...processing import service as processing
+from ...media.service import FileUploadTicket
 from ...storage import workspace_files as files
 from ..base import JSON
-from ..errors import PermissionDeniedError, error_type
+from ..errors import MutationError, PermissionDeniedError
 from ..inputcheck import bounds
-from ..mutations import Refused, check_text, payload, record
 
 
 @strawberry.enum(description="What an uploaded file is for; it decides the permission needed and the types accepted.")
@@ -46,9 +45,20 @@ class FileUpload:
     headers: JSON = strawberry.field(description="Headers the PUT must carry, exactly: Content-Type and Content-Length.")
     expires_at: datetime = strawberry.field(description="The URL is refused after this time.")
 
+    @classmethod
+    def from_ticket(cls, ticket: FileUploadTicket) -> FileUpload:
+        return cls(key=ticket.key, url=ticket.url, method=ticket.method, headers=JSON(dict(ticket.headers)), expires_at=ticket.expires_at)
 
-FileUploadError = error_type("FileUpload", "A refused upload request.")
-FileUploadCreatePayload = payload("FileUploadCreate", "upload", FileUpload, FileUploadError, "The result of fileUploadCreate.")
+
+@strawberry.type(description="A refused upload request.")
+class FileUploadError(MutationError):
+    pass
+
+
+@strawberry.type(description="The result of fileUploadCreate.")
+class FileUploadCreatePayload:
+    upload: FileUpload | None = strawberry.field(default=None, description="The upload after the change (null when refused).")
+    errors: list[FileUploadError] = strawberry.field(default_factory=list, description="Why the change was refused; empty on success.")
 
 
 class RequirePurposePermission(BasePermission):
@@ -63,38 +73,3 @@ class RequirePurposePermission(BasePermission):
         if p.is_authenticated and p.workspace_id is not None and needed in p.permissions:
             return True
         raise PermissionDeniedError(f"You need the {needed} permission to do this.")
-
-
-async def create_file_upload(info: Any, session: Any, data: FileUploadCreateInput) -> FileUpload:
-    """A key under the caller's workspace and a signed URL to PUT exactly the announced file to."""
-    ctx = info.context
-    workspace_id = ctx.principal.workspace_id
-    purpose = files.PURPOSES[data.purpose.value]
-    filename = check_text(data.filename, "filename", max_length=255, required=True) or ""
-    content_type = (data.content_type or "").strip().lower()
-    if not files.valid_content_type(content_type) or not purpose.allows(content_type):
-        raise Refused("INVALID", f"This kind of file ({content_type or 'no type'}) cannot be uploaded for this purpose.", "contentType")
-    if data.size <= 0:
-        raise Refused("INVALID", "The size must be at least 1 byte.", "size")
-    limit = await processing.upload_limit_bytes(session, workspace_id)
-    if data.size > limit:
-        raise Refused("PLAN_LIMIT_REACHED", f"Your plan accepts files up to {limit // (1024 * 1024)} MB.", "size")
-    key = files.new_upload_key(workspace_id, filename)
-    ttl = ctx.settings.file_upload_url_ttl_s
-    url = ctx.storage.signed_upload_url(key, content_type=content_type, size=data.size, expires_in=ttl)
-    await record(session, info, "file_upload.create", "file_upload", uuid.UUID(key.split("/")[3]),
-                 {"purpose": data.purpose.value, "key": key, "content_type": content_type, "size": data.size})
-    return FileUpload(key=key, url=url, method="PUT", headers={"Content-Type": content_type, "Content-Length": str(data.size)},
-                      expires_at=datetime.now(UTC) + timedelta(seconds=ttl))
-
-
-async def workspace_file(info: Any, key: str | None, field: str) -> tuple[str | None, int | None]:
-    """``key`` and its size when it is an upload of the caller's workspace; a field error otherwise (None passes)."""
-    if key is None:
-        return None, None
-    key = key.strip()
-    try:
-        size = await files.check_workspace_file(info.context.storage, key, info.context.principal.workspace_id)
-    except files.ForeignFile as exc:
-        raise Refused("INVALID", str(exc), field) from None
-    return key, size

@@ -8,7 +8,7 @@ import enum
 import strawberry
 
 from ..base import JSON, OrderDirection
-from ..enums import ClipStatus, VideoStatus
+from ..enums import AssetType, CaptionPosition, CaptionStyle, ClipStatus, UserMediaType, VideoSourceType, VideoStatus, WatermarkPosition
 from ..inputcheck import SECONDS_PER_WEEK, bounds
 
 
@@ -44,7 +44,7 @@ class ClipSortingInput:
 @strawberry.input(description="A video record for a file already in storage (uploads come later).")
 class VideoCreateInput:
     file_url: str = strawberry.field(description="Storage key of the source file.")
-    source_type: str = strawberry.field(default="upload", description="upload, url, youtube, drive or dropbox.")
+    source_type: VideoSourceType = strawberry.field(default=VideoSourceType.UPLOAD, description="Where the video came from.")
     source_url: str | None = strawberry.field(default=None, description="Where the video came from, for imports.")
     title: str | None = strawberry.field(default=None, description="Title (max 500 characters).")
     description: str | None = strawberry.field(default=None, description="Longer description.")
@@ -64,7 +64,7 @@ class ClipUpdateInput:
     description: str | None = strawberry.field(default=strawberry.UNSET, description="New description.")
     start_time: float | None = strawberry.field(default=strawberry.UNSET, description="New start, in seconds of the source video.", metadata=bounds(0, SECONDS_PER_WEEK))
     end_time: float | None = strawberry.field(default=strawberry.UNSET, description="New end, in seconds of the source video.", metadata=bounds(0, SECONDS_PER_WEEK))
-    caption_style: str | None = strawberry.field(default=strawberry.UNSET, description="Caption style: hormozi, minimal, bold, karaoke.")
+    caption_style: CaptionStyle | None = strawberry.field(default=strawberry.UNSET, description="Caption style (null: none).")
 
 
 @strawberry.input(description="A word of a caption track with its timing.")
@@ -77,12 +77,12 @@ class CaptionWordInput:
 @strawberry.input(description="Changes to a caption track.")
 class CaptionUpdateInput:
     words: list[CaptionWordInput] | None = strawberry.field(default=strawberry.UNSET, description="Every word, in order (at most 5000).")
-    style: str | None = strawberry.field(default=strawberry.UNSET, description="hormozi, minimal, bold or karaoke.")
+    style: CaptionStyle | None = strawberry.field(default=strawberry.UNSET, description="Caption style.")
     font_family: str | None = strawberry.field(default=strawberry.UNSET, description="Font family.")
     font_size: int | None = strawberry.field(default=strawberry.UNSET, description="Font size in pixels.", metadata=bounds(8, 400))
     font_color: str | None = strawberry.field(default=strawberry.UNSET, description="Text color, #RRGGBB.")
     background_color: str | None = strawberry.field(default=strawberry.UNSET, description="Box color, #RRGGBBAA.")
-    position: str | None = strawberry.field(default=strawberry.UNSET, description="top, center or bottom.")
+    position: CaptionPosition | None = strawberry.field(default=strawberry.UNSET, description="Where the captions sit.")
 
 
 @strawberry.input(description="Fields of a brand kit.")
@@ -98,7 +98,7 @@ class BrandKitInput:
     logo_url: str | None = strawberry.field(default=strawberry.UNSET, description="Logo for light backgrounds.")
     logo_dark_url: str | None = strawberry.field(default=strawberry.UNSET, description="Logo for dark backgrounds.")
     watermark_url: str | None = strawberry.field(default=strawberry.UNSET, description="Watermark image.")
-    watermark_position: str | None = strawberry.field(default=strawberry.UNSET, description="Corner of the watermark.")
+    watermark_position: WatermarkPosition | None = strawberry.field(default=strawberry.UNSET, description="Where the watermark sits.")
     watermark_opacity: float | None = strawberry.field(default=strawberry.UNSET, description="0 to 1.", metadata=bounds(0, 1))
     voice_guidelines: str | None = strawberry.field(default=strawberry.UNSET, description="Tone of voice for generated text.")
     default_hashtags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Hashtags added to posts (at most 30).")
@@ -108,7 +108,7 @@ class BrandKitInput:
 @strawberry.input(description="An asset already in storage.")
 class AssetCreateInput:
     name: str = strawberry.field(description="Display name.")
-    type: str = strawberry.field(description="image, video, audio or font.")
+    type: AssetType = strawberry.field(description="The kind of file.")
     file_url: str = strawberry.field(description="Storage key.")
     category: str | None = strawberry.field(default=None, description="logo, b-roll, music, sfx or thumbnail.")
     mime_type: str | None = strawberry.field(default=None, description="MIME type.")
@@ -136,7 +136,7 @@ class UserMediaInput:
     mime_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type.")
     file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes.", metadata=bounds(0, 2**31 - 1))
     storage_key: str | None = strawberry.field(default=strawberry.UNSET, description="Storage key.")
-    media_type: str | None = strawberry.field(default=strawberry.UNSET, description="image, video, audio or document.")
+    media_type: UserMediaType | None = strawberry.field(default=strawberry.UNSET, description="The kind of file.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
     folder_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Folder (null: none).")
@@ -149,7 +149,7 @@ class UserMediaCreateInput(UserMediaInput):
     mime_type: str = strawberry.field(description="MIME type.")
     file_size: int = strawberry.field(description="Size in bytes.", metadata=bounds(0, 2**31 - 1))
     storage_key: str = strawberry.field(description="Storage key (from fileUploadCreate).")
-    media_type: str = strawberry.field(description="image, video, audio or document.")
+    media_type: UserMediaType = strawberry.field(description="The kind of file.")
 
 
 
@@ -160,7 +160,7 @@ class UserMediaCreateInput(UserMediaInput):
 @strawberry.input(description="How to cut an uploaded video into clips.")
 class VideoUploadInput:
     title: str | None = strawberry.field(default=None, description="Title (default: the file name without its extension).")
-    style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
+    style: CaptionStyle = strawberry.field(default=CaptionStyle.HORMOZI, description="Caption style.")
     max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
     min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
     max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))
@@ -170,7 +170,7 @@ class VideoUploadInput:
 class VideoImportInput:
     url: str = strawberry.field(description="An http(s) link to the video file (fetched from public addresses only).")
     title: str | None = strawberry.field(default=None, description="Title (default: from the link).")
-    style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
+    style: CaptionStyle = strawberry.field(default=CaptionStyle.HORMOZI, description="Caption style.")
     max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
     min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
     max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))
@@ -179,7 +179,7 @@ class VideoImportInput:
 @strawberry.input(description="Run the clip engine again on a video, with these options.")
 class VideoProcessInput:
     video_id: strawberry.ID = strawberry.field(description="The video.")
-    style: str = strawberry.field(default="hormozi", description="Caption style: hormozi, minimal, bold or karaoke.")
+    style: CaptionStyle = strawberry.field(default=CaptionStyle.HORMOZI, description="Caption style.")
     max_clips: int = strawberry.field(default=5, description="How many clips to make, 1 to 50 (capped by the plan).", metadata=bounds(1, 50))
     min_duration: float = strawberry.field(default=15.0, description="Shortest clip in seconds (3 or more).", metadata=bounds(3, 180))
     max_duration: float = strawberry.field(default=60.0, description="Longest clip in seconds (at most 180).", metadata=bounds(3, 180))

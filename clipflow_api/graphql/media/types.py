@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 import strawberry
 from strawberry import relay
 
 from .inputs import ClipFilterInput, ClipSortingInput
+from ..context import Info
 from ..base import JSON, RowType, desc
+from ..enums import AssetType, CaptionPosition, CaptionStyle, ClipStatus, UserMediaType, VideoSourceType, VideoStatus, WatermarkPosition
 from ...storage.workspace_files import workspace_prefix
 from ..files import SIGNED_URL_TTL_S, signed_url
 from ..loaders import load_connection, load_list, load_one
@@ -27,7 +29,7 @@ class Video(relay.Node, RowType):
     _row_aliases: ClassVar[dict[str, str]] = {"thumbnail_key": "thumbnail_url"}
     title: str | None = desc("Title.")
     description: str | None = desc("Description.")
-    source_type: str = desc("upload, url, youtube, drive or dropbox.")
+    source_type: VideoSourceType = desc("Where the video came from.")
     source_url: str | None = desc("Where an imported video came from.")
     file_url: str = desc("Storage key of the source file.", deprecation_reason="A storage key, not a link: use `downloadUrl`.")
     file_size_bytes: float | None = desc("Size of the source file in bytes.")
@@ -36,7 +38,7 @@ class Video(relay.Node, RowType):
     height: int | None = desc("Height in pixels.")
     fps: float | None = desc("Frames per second.")
     codec: str | None = desc("Video codec.")
-    status: str = desc("pending, processing, transcribing, analyzing, generating_clips, completed or failed.")
+    status: VideoStatus = desc("Where the video is in the clip engine.")
     processing_progress: int = desc("Processing progress, 0-100.")
     processing_started_at: datetime | None = desc("When processing started.")
     processing_completed_at: datetime | None = desc("When processing finished.")
@@ -50,31 +52,31 @@ class Video(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description=f"A signed link to the source file, valid for {SIGNED_URL_TTL_S // 60} minutes (null until the file is stored).")
-    def download_url(self, info: strawberry.Info) -> str | None:
+    def download_url(self, info: Info) -> str | None:
         if self.file_size_bytes is None:  # an import not downloaded yet
             return None
         return signed_url(info, self.file_url, under=f"videos/{self.id}/")
 
     @strawberry.field(description=f"A signed link to the poster image, valid for {SIGNED_URL_TTL_S // 60} minutes (null until made).")
-    def thumbnail_url(self, info: strawberry.Info) -> str | None:
+    def thumbnail_url(self, info: Info) -> str | None:
         return signed_url(info, self.thumbnail_key, under=f"videos/{self.id}/")
 
     @strawberry.field(description="The workspace that owns the video.")
-    async def workspace(self, info: strawberry.Info) -> Workspace | None:
+    async def workspace(self, info: Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, self.workspace_id)
 
     @strawberry.field(description="Who added the video.")
-    async def uploaded_by_user(self, info: strawberry.Info) -> User | None:
+    async def uploaded_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.uploaded_by)
 
     @strawberry.field(description="The media folder holding the video.")
-    async def folder(self, info: strawberry.Info) -> MediaFolder | None:
+    async def folder(self, info: Info) -> MediaFolder | None:
         return await load_one(info, MediaFolderByIdLoader, MediaFolder, self.folder_id)
 
     @strawberry.field(description="Clips cut from this video.")
     async def clips(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[ClipFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         sort_by: Annotated[ClipSortingInput | None, strawberry.argument(description="Order of the list (default: newest first).")] = None,
         first: FirstArg = None,
@@ -89,7 +91,7 @@ class Video(relay.Node, RowType):
 
     @strawberry.field(description="Background jobs that processed this video.")
     async def jobs(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Job]:
         return await load_connection(info, JobsByVideoIdLoader, Job, self.id, first=first, after=after, last=last, before=before)
 
@@ -125,10 +127,10 @@ class Clip(relay.Node, RowType):
     emotions: list[str] | None = desc("Emotions detected.")
     transcript_segment: str | None = desc("What is said in the clip.")
     has_captions: bool = desc("Whether captions are burnt in.")
-    caption_style: str | None = desc("Caption style: hormozi, minimal, bold, karaoke.")
+    caption_style: CaptionStyle | None = desc("Caption style.")
     has_music: bool = desc("Whether a music track is mixed in.")
     edits_json: JSON | None = desc("Edits applied on top of the cut.")
-    status: str = desc("generated, edited, approved, rejected or published.")
+    status: ClipStatus = desc("Where the clip is in review and publishing.")
     approved_at: datetime | None = desc("When the clip was approved.")
     rejection_reason: str | None = desc("Why the clip was rejected.")
     times_published: int = desc("How many posts used the clip.")
@@ -136,37 +138,38 @@ class Clip(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description=f"Signed links to the rendered files, one per aspect ratio (sorted by it), valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def download_urls(self, info: strawberry.Info) -> list[ClipDownload]:
+    def download_urls(self, info: Info) -> list[ClipDownload]:
         out = []
-        for fmt, key in sorted((self.file_urls or {}).items()):
+        files = cast(dict[str, Any], self.file_urls or {})  # a JSON object: {"9:16": key, ...}
+        for fmt, key in sorted(files.items()):
             url = signed_url(info, key if isinstance(key, str) else None, under=f"clips/{self.id}/")
             if url is not None:
                 out.append(ClipDownload(format=str(fmt), url=url))
         return out
 
     @strawberry.field(description=f"A signed link to the poster image, valid for {SIGNED_URL_TTL_S // 60} minutes (null until rendered).")
-    def thumbnail_url(self, info: strawberry.Info) -> str | None:
+    def thumbnail_url(self, info: Info) -> str | None:
         return signed_url(info, self.thumbnail_key, under=f"clips/{self.id}/")
 
     @strawberry.field(description="The source video.")
-    async def video(self, info: strawberry.Info) -> Video | None:
+    async def video(self, info: Info) -> Video | None:
         return await load_one(info, VideoByIdLoader, Video, self.video_id)
 
     @strawberry.field(description="Caption tracks of the clip.")
-    async def captions(self, info: strawberry.Info) -> list[Caption]:
+    async def captions(self, info: Info) -> list[Caption]:
         return await load_list(info, CaptionsByClipIdLoader, Caption, self.id)
 
     @strawberry.field(description="The music track mixed in.")
-    async def music_track(self, info: strawberry.Info) -> Asset | None:
+    async def music_track(self, info: Info) -> Asset | None:
         return await load_one(info, AssetByIdLoader, Asset, self.music_track_id)
 
     @strawberry.field(description="Who approved the clip.")
-    async def approved_by_user(self, info: strawberry.Info) -> User | None:
+    async def approved_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.approved_by)
 
     @strawberry.field(description="Posts that publish this clip.")
     async def posts(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Post]:
         return await load_connection(info, PostsByClipIdLoader, Post, self.id, first=first, after=after, last=last, before=before)
 
@@ -186,12 +189,12 @@ class Caption(relay.Node, RowType):
     srt_key: strawberry.Private[str | None]
     vtt_key: strawberry.Private[str | None]
     _row_aliases: ClassVar[dict[str, str]] = {"words_json": "words", "srt_key": "srt_url", "vtt_key": "vtt_url"}
-    style: str = desc("hormozi, minimal, bold or karaoke.")
+    style: CaptionStyle = desc("Caption style.")
     font_family: str | None = desc("Font family.")
     font_size: int | None = desc("Font size in pixels.")
     font_color: str | None = desc("Text color, #RRGGBB.")
     background_color: str | None = desc("Box color, #RRGGBBAA.")
-    position: str = desc("top, center or bottom.")
+    position: CaptionPosition = desc("Where the captions sit.")
     language: str = desc("Language (ISO 639-1).")
     created_at: datetime = desc("When the track was made.")
     updated_at: datetime = desc("Last change.")
@@ -205,15 +208,15 @@ class Caption(relay.Node, RowType):
         return out
 
     @strawberry.field(description=f"A signed link to the SubRip (.srt) file, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def srt_url(self, info: strawberry.Info) -> str | None:
+    def srt_url(self, info: Info) -> str | None:
         return signed_url(info, self.srt_key, under=f"clips/{self.clip_id}/")
 
     @strawberry.field(description=f"A signed link to the WebVTT (.vtt) file, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def vtt_url(self, info: strawberry.Info) -> str | None:
+    def vtt_url(self, info: Info) -> str | None:
         return signed_url(info, self.vtt_key, under=f"clips/{self.clip_id}/")
 
     @strawberry.field(description="The clip the captions belong to.")
-    async def clip(self, info: strawberry.Info) -> Clip | None:
+    async def clip(self, info: Info) -> Clip | None:
         return await load_one(info, ClipByIdLoader, Clip, self.clip_id)
 
 
@@ -222,7 +225,7 @@ class Asset(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
     workspace_id: strawberry.Private[uuid.UUID | None]
     name: str = desc("Display name.")
-    type: str = desc("image, video, audio or font.")
+    type: AssetType = desc("The kind of file.")
     category: str | None = desc("logo, b-roll, music, sfx or thumbnail.")
     file_url: str = desc("Storage key.")
     file_size_bytes: float | None = desc("Size in bytes.")
@@ -240,11 +243,11 @@ class Asset(relay.Node, RowType):
         return self.workspace_id is None
 
     @strawberry.field(description=f"A signed link to the file, valid for {SIGNED_URL_TTL_S // 60} minutes (null for system assets).")
-    def download_url(self, info: strawberry.Info) -> str | None:
+    def download_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.file_url, self.workspace_id)
 
 
-def _workspace_file_url(info: strawberry.Info, key: str | None, workspace_id: uuid.UUID | None) -> str | None:
+def _workspace_file_url(info: Info, key: str | None, workspace_id: uuid.UUID | None) -> str | None:
     """A signed link to ``key`` when it is one of the workspace's uploads; None otherwise."""
     if workspace_id is None:
         return None
@@ -263,7 +266,7 @@ class UserMedia(relay.Node, RowType):
     file_size: float = desc("Size in bytes.")
     storage_provider: str = desc("s3, cloudinary, uploadthing or local.")
     storage_key: str = desc("Storage key.")
-    media_type: str = desc("image, video, audio or document.")
+    media_type: UserMediaType = desc("The kind of file.")
     dimensions: JSON | None = desc("{width, height}.")
     duration: float | None = desc("Length in seconds.")
     thumbnail_url: str | None = desc("Preview image.")
@@ -276,15 +279,15 @@ class UserMedia(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description=f"A signed link to the file, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def public_url(self, info: strawberry.Info) -> str | None:
+    def public_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.storage_key, self.workspace_id)
 
     @strawberry.field(description="Who uploaded the file.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The folder holding the file.")
-    async def folder(self, info: strawberry.Info) -> MediaFolder | None:
+    async def folder(self, info: Info) -> MediaFolder | None:
         return await load_one(info, MediaFolderByIdLoader, MediaFolder, self.folder_id)
 
 
@@ -302,20 +305,20 @@ class MediaFolder(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description="Who created the folder.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The parent folder (null at the top level).")
-    async def parent(self, info: strawberry.Info) -> MediaFolder | None:
+    async def parent(self, info: Info) -> MediaFolder | None:
         return await load_one(info, MediaFolderByIdLoader, MediaFolder, self.parent_id)
 
     @strawberry.field(description="Sub-folders.")
-    async def children(self, info: strawberry.Info) -> list[MediaFolder]:
+    async def children(self, info: Info) -> list[MediaFolder]:
         return await load_list(info, MediaFoldersByParentIdLoader, MediaFolder, self.id)
 
     @strawberry.field(description="Files in the folder.")
     async def media(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[UserMedia]:
         return await load_connection(
             info, UserMediaByFolderIdLoader, UserMedia, self.id, first=first, after=after, last=last, before=before
@@ -323,7 +326,7 @@ class MediaFolder(relay.Node, RowType):
 
     @strawberry.field(description="Videos in the folder.")
     async def videos(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Video]:
         return await load_connection(info, VideosByFolderIdLoader, Video, self.id, first=first, after=after, last=last, before=before)
 
@@ -347,7 +350,7 @@ class BrandKit(relay.Node, RowType):
     text_color: str | None = desc("#RRGGBB.")
     heading_font: str | None = desc("Font for headings.")
     body_font: str | None = desc("Font for body text.")
-    watermark_position: str | None = desc("Corner of the watermark.")
+    watermark_position: WatermarkPosition | None = desc("Where the watermark sits.")
     watermark_opacity: float | None = desc("0 to 1.")
     voice_guidelines: str | None = desc("Tone of voice for generated text.")
     default_hashtags: list[str] | None = desc("Hashtags added to posts.")
@@ -357,19 +360,19 @@ class BrandKit(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description=f"A signed link to the logo for light backgrounds, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def logo_url(self, info: strawberry.Info) -> str | None:
+    def logo_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.logo_key, self.workspace_id)
 
     @strawberry.field(description=f"A signed link to the logo for dark backgrounds, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def logo_dark_url(self, info: strawberry.Info) -> str | None:
+    def logo_dark_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.logo_dark_key, self.workspace_id)
 
     @strawberry.field(description=f"A signed link to the square icon, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def icon_url(self, info: strawberry.Info) -> str | None:
+    def icon_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.icon_key, self.workspace_id)
 
     @strawberry.field(description=f"A signed link to the watermark image, valid for {SIGNED_URL_TTL_S // 60} minutes.")
-    def watermark_url(self, info: strawberry.Info) -> str | None:
+    def watermark_url(self, info: Info) -> str | None:
         return _workspace_file_url(info, self.watermark_key, self.workspace_id)
 
 
@@ -377,8 +380,8 @@ from ..auth.loaders import UserByIdLoader  # noqa: E402
 from ..auth.types import User  # noqa: E402
 from ..social.loaders import PostsByClipIdLoader  # noqa: E402
 from ..social.types import Post  # noqa: E402
-from ..system.loaders import JobsByVideoIdLoader  # noqa: E402
-from ..system.types import Job  # noqa: E402
+from ..jobs.loaders import JobsByVideoIdLoader  # noqa: E402
+from ..jobs.types import Job  # noqa: E402
 from ..workspaces.loaders import WorkspaceByIdLoader  # noqa: E402
 from ..workspaces.types import Workspace  # noqa: E402
 from .loaders import (  # noqa: E402

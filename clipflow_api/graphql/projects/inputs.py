@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from ..base import JSON
+from ..enums import ProjectStatus, TimelineElementType
 from ..inputcheck import SECONDS_PER_WEEK, bounds
 
 
@@ -14,7 +15,7 @@ class ProjectInput:
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
     social_format_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Main format.")
     template_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Template to start from.")
-    status: str | None = strawberry.field(default=strawberry.UNSET, description="draft, in_review or final.")
+    status: ProjectStatus | None = strawberry.field(default=strawberry.UNSET, description="Where the project is in review.")
     project_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="Editor state.")
     active_canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas open in the editor.")
 
@@ -36,7 +37,7 @@ class CanvasInput:
 @strawberry.input(description="Changes to a timeline element: fields left out keep their value.")
 class TimelineElementInput:
     canvas_id: str | None = strawberry.field(default=strawberry.UNSET, description="The canvas.")
-    type: str | None = strawberry.field(default=strawberry.UNSET, description="text, image, video, shape or audio.")
+    type: TimelineElementType | None = strawberry.field(default=strawberry.UNSET, description="The kind of element.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Layer name.")
     track_index: int | None = strawberry.field(default=strawberry.UNSET, description="Timeline track.", metadata=bounds(0, 100))
     start_time: float | None = strawberry.field(default=strawberry.UNSET, description="Start in seconds.", metadata=bounds(0, SECONDS_PER_WEEK))
@@ -58,5 +59,5 @@ class TimelineElementInput:
 @strawberry.input(description="A new timeline element.")
 class TimelineElementCreateInput(TimelineElementInput):
     canvas_id: str = strawberry.field(description="The canvas.")
-    type: str = strawberry.field(description="text, image, video, shape or audio.")
+    type: TimelineElementType = strawberry.field(description="The kind of element.")
     name: str = strawberry.field(description="Layer name.")

@@ -10,7 +10,9 @@ from typing import Annotated, Any, ClassVar
 import strawberry
 from strawberry import relay
 
+from ..context import Info
 from ..base import JSON, RowType, desc
+from ..enums import CollaboratorRole, ExportStatus, MemberStatus, ProjectStatus, TimelineElementType
 from ..loaders import load_connection, load_list, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 
@@ -29,7 +31,12 @@ class Canvas:
 
         fmt = raw.get("socialFormatId") or raw.get("social_format_id")
         rest = {k: v for k, v in raw.items() if k not in ("id", "name", "socialFormatId", "social_format_id")}
-        return cls(id=str(raw.get("id")), name=raw.get("name"), social_format_id=global_id(SocialFormat, fmt) if fmt else None, data=rest)
+        return cls(
+            id=str(raw.get("id")),
+            name=raw.get("name"),
+            social_format_id=strawberry.ID(global_id(SocialFormat, fmt)) if fmt else None,
+            data=JSON(rest),
+        )
 
 
 @strawberry.type(description="A studio project: multi-canvas designs on a shared timeline.")
@@ -46,7 +53,7 @@ class Project(relay.Node, RowType):
     description: str | None = desc("Description.")
     active_canvas_id: str | None = desc("The canvas open in the editor.")
     project_data: JSON = desc("Editor state shared by every canvas.")
-    status: str = desc("draft, in_review or final.")
+    status: ProjectStatus = desc("Where the project is in review.")
     last_edited_at: datetime | None = desc("Last edit.")
     share_settings: JSON | None = desc("Sharing settings.")
     ai_generations_used: int = desc("AI generations used by the project.")
@@ -58,33 +65,33 @@ class Project(relay.Node, RowType):
         return [Canvas.from_json(c) for c in (self.canvases_json or []) if isinstance(c, dict)]
 
     @strawberry.field(description="The workspace that owns the project.")
-    async def workspace(self, info: strawberry.Info) -> Workspace | None:
+    async def workspace(self, info: Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, self.workspace_id)
 
     @strawberry.field(description="Who owns the project.")
-    async def owner(self, info: strawberry.Info) -> User | None:
+    async def owner(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.owner_id)
 
     @strawberry.field(description="Who edited last.")
-    async def last_edited_by_user(self, info: strawberry.Info) -> User | None:
+    async def last_edited_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.last_edited_by)
 
     @strawberry.field(description="The template the project started from.")
-    async def template(self, info: strawberry.Info) -> Template | None:
+    async def template(self, info: Info) -> Template | None:
         return await load_one(info, TemplateByIdLoader, Template, self.template_id)
 
     @strawberry.field(description="The project's main format.")
-    async def social_format(self, info: strawberry.Info) -> SocialFormat | None:
+    async def social_format(self, info: Info) -> SocialFormat | None:
         return await load_one(info, SocialFormatByIdLoader, SocialFormat, self.social_format_id)
 
     @strawberry.field(description="People invited to the project.")
-    async def collaborators(self, info: strawberry.Info) -> list[ProjectCollaborator]:
+    async def collaborators(self, info: Info) -> list[ProjectCollaborator]:
         return await load_list(info, ProjectCollaboratorsByProjectIdLoader, ProjectCollaborator, self.id)
 
     @strawberry.field(description="Timeline elements by track and start time.")
     async def timeline_elements(
         self,
-        info: strawberry.Info,
+        info: Info,
         canvas_id: Annotated[str | None, strawberry.argument(description="Only elements of this canvas.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -98,7 +105,7 @@ class Project(relay.Node, RowType):
 
     @strawberry.field(description="Rendered exports, newest first.")
     async def exports(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[ProjectExport]:
         return await load_connection(
             info, ProjectExportsByProjectIdLoader, ProjectExport, self.id, first=first, after=after, last=last, before=before
@@ -106,7 +113,7 @@ class Project(relay.Node, RowType):
 
     @strawberry.field(description="AI text generations, newest first.")
     async def ai_text_generations(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[AiTextGeneration]:
         return await load_connection(
             info, AiTextGenerationsByProjectIdLoader, AiTextGeneration, self.id, first=first, after=after, last=last, before=before
@@ -114,7 +121,7 @@ class Project(relay.Node, RowType):
 
     @strawberry.field(description="AI image generations, newest first.")
     async def ai_image_generations(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[AiImageGeneration]:
         return await load_connection(
             info, AiImageGenerationsByProjectIdLoader, AiImageGeneration, self.id, first=first, after=after, last=last, before=before
@@ -122,7 +129,7 @@ class Project(relay.Node, RowType):
 
     @strawberry.field(description="Editor analytics events, newest first.")
     async def analytics_events(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[ProjectAnalyticsEvent]:
         return await load_connection(
             info, ProjectAnalyticsByProjectIdLoader, ProjectAnalyticsEvent, self.id, first=first, after=after, last=last, before=before
@@ -134,19 +141,19 @@ class ProjectCollaborator(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
     project_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
-    role: str = desc("viewer, editor or admin.")
+    role: CollaboratorRole = desc("The collaborator's role on the project.")
     permissions: JSON = desc("Fine-grained project permissions.")
-    status: str = desc("active or removed.")
+    status: MemberStatus = desc("Whether the collaborator is still on the project.")
     invited_at: datetime | None = desc("When they were invited.")
     joined_at: datetime | None = desc("When they joined.")
     created_at: datetime = desc("When the record was created.")
 
     @strawberry.field(description="The collaborator.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The project.")
-    async def project(self, info: strawberry.Info) -> Project | None:
+    async def project(self, info: Info) -> Project | None:
         return await load_one(info, ProjectByIdLoader, Project, self.project_id)
 
 
@@ -156,7 +163,7 @@ class TimelineElement(relay.Node, RowType):
     project_id: strawberry.Private[uuid.UUID]
     created_by: strawberry.Private[uuid.UUID | None]
     canvas_id: str = desc("The canvas the element is on.")
-    type: str = desc("text, image, video, shape or audio.")
+    type: TimelineElementType = desc("The kind of element.")
     name: str = desc("Layer name.")
     track_index: int = desc("Timeline track.")
     start_time: float = desc("Start in seconds.")
@@ -180,7 +187,7 @@ class TimelineElement(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description="The project.")
-    async def project(self, info: strawberry.Info) -> Project | None:
+    async def project(self, info: Info) -> Project | None:
         return await load_one(info, ProjectByIdLoader, Project, self.project_id)
 
 
@@ -205,11 +212,11 @@ class AiTextGeneration(relay.Node, RowType):
     created_at: datetime = desc("When it was generated.")
 
     @strawberry.field(description="Who asked for it.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The project.")
-    async def project(self, info: strawberry.Info) -> Project | None:
+    async def project(self, info: Info) -> Project | None:
         return await load_one(info, ProjectByIdLoader, Project, self.project_id)
 
 
@@ -239,11 +246,11 @@ class AiImageGeneration(relay.Node, RowType):
     created_at: datetime = desc("When it was generated.")
 
     @strawberry.field(description="Who asked for it.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The project.")
-    async def project(self, info: strawberry.Info) -> Project | None:
+    async def project(self, info: Info) -> Project | None:
         return await load_one(info, ProjectByIdLoader, Project, self.project_id)
 
 
@@ -255,7 +262,7 @@ class ProjectExport(relay.Node, RowType):
     social_format_id: strawberry.Private[uuid.UUID]
     canvas_id: str = desc("The canvas rendered.")
     export_settings: JSON = desc("Render settings.")
-    status: str = desc("pending, processing, completed or failed.")
+    status: ExportStatus = desc("Where the render is.")
     output_url: str | None = desc("The rendered file.")
     thumbnail_url: str | None = desc("Preview image.")
     file_size: float | None = desc("Size in bytes.")
@@ -270,15 +277,15 @@ class ProjectExport(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description="Who asked for it.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The project.")
-    async def project(self, info: strawberry.Info) -> Project | None:
+    async def project(self, info: Info) -> Project | None:
         return await load_one(info, ProjectByIdLoader, Project, self.project_id)
 
     @strawberry.field(description="The format rendered to.")
-    async def social_format(self, info: strawberry.Info) -> SocialFormat | None:
+    async def social_format(self, info: Info) -> SocialFormat | None:
         return await load_one(info, SocialFormatByIdLoader, SocialFormat, self.social_format_id)
 
 
@@ -295,7 +302,7 @@ class ProjectAnalyticsEvent(relay.Node, RowType):
     created_at: datetime = desc("When it happened.")
 
     @strawberry.field(description="Who did it.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
 

@@ -11,6 +11,8 @@ from strawberry import relay
 
 from .inputs import CommentFilterInput, PostFilterInput
 from ..base import JSON, RowType, desc
+from ..context import Info
+from ..enums import CommentSentiment, Platform, PostMediaType, PostStatus, SocialAccountStatus
 from ..loaders import load_connection, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 
@@ -18,7 +20,7 @@ from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 @strawberry.type(description="A connected social media account (its OAuth tokens are never exposed).")
 class SocialAccount(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
-    platform: str = desc("instagram, tiktok, youtube, facebook, linkedin, twitter, pinterest or threads.")
+    platform: Platform = desc("The platform the account is on.")
     platform_user_id: str = desc("The account's id on the platform.")
     username: str | None = desc("Handle on the platform.")
     display_name: str | None = desc("Display name on the platform.")
@@ -26,7 +28,7 @@ class SocialAccount(relay.Node, RowType):
     token_expires_at: dt.datetime | None = desc("When the platform's authorisation expires.")
     account_type: str | None = desc("personal, business or creator.")
     follower_count: int | None = desc("Followers at the last sync.")
-    status: str = desc("active, expired, revoked or error.")
+    status: SocialAccountStatus = desc("Whether the account can be used (expired or revoked: connect it again).")
     last_error: str | None = desc("Last problem talking to the platform.")
     last_sync_at: dt.datetime | None = desc("Last successful sync.")
     created_at: dt.datetime = desc("When the account was connected.")
@@ -35,7 +37,7 @@ class SocialAccount(relay.Node, RowType):
     @strawberry.field(description="Posts to this account.")
     async def posts(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[PostFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -49,7 +51,7 @@ class SocialAccount(relay.Node, RowType):
 
     @strawberry.field(description="Daily analytics, newest first.")
     async def analytics(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[AccountAnalytics]:
         return await load_connection(
             info, AccountAnalyticsBySocialAccountIdLoader, AccountAnalytics, self.id, first=first, after=after, last=last, before=before
@@ -67,10 +69,10 @@ class Post(relay.Node, RowType):
     hashtags: list[str] | None = desc("Hashtags.")
     mentions: list[str] | None = desc("Mentioned accounts.")
     media_urls: list[str] = desc("Media files of the post.")
-    media_type: str = desc("video, image or carousel.")
+    media_type: PostMediaType = desc("What the post carries.")
     thumbnail_url: str | None = desc("Cover image.")
     platform_options: JSON = desc("Platform-specific settings.")
-    status: str = desc("draft, pending_approval, scheduled, publishing, published, failed or cancelled.")
+    status: PostStatus = desc("Where the post is on its way to the platform.")
     scheduled_at: dt.datetime | None = desc("When the post goes out.")
     published_at: dt.datetime | None = desc("When it went out.")
     platform_post_id: str | None = desc("The post's id on the platform.")
@@ -83,28 +85,28 @@ class Post(relay.Node, RowType):
     updated_at: dt.datetime = desc("Last change.")
 
     @strawberry.field(description="The account the post goes to.")
-    async def social_account(self, info: strawberry.Info) -> SocialAccount | None:
+    async def social_account(self, info: Info) -> SocialAccount | None:
         return await load_one(info, SocialAccountByIdLoader, SocialAccount, self.social_account_id)
 
     @strawberry.field(description="The clip published.")
-    async def clip(self, info: strawberry.Info) -> Clip | None:
+    async def clip(self, info: Info) -> Clip | None:
         return await load_one(info, ClipByIdLoader, Clip, self.clip_id)
 
     @strawberry.field(description="Who created the post.")
-    async def created_by_user(self, info: strawberry.Info) -> User | None:
+    async def created_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.created_by)
 
     @strawberry.field(description="Who approved the post.")
-    async def approved_by_user(self, info: strawberry.Info) -> User | None:
+    async def approved_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.approved_by)
 
     @strawberry.field(description="The newest metrics snapshot.")
-    async def latest_metrics(self, info: strawberry.Info) -> PostMetric | None:
+    async def latest_metrics(self, info: Info) -> PostMetric | None:
         return await load_one(info, LatestPostMetricByPostIdLoader, PostMetric, self.id)
 
     @strawberry.field(description="Metrics snapshots, newest first.")
     async def metrics(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[PostMetric]:
         return await load_connection(
             info, PostMetricsByPostIdLoader, PostMetric, self.id, first=first, after=after, last=last, before=before
@@ -113,7 +115,7 @@ class Post(relay.Node, RowType):
     @strawberry.field(description="Comments on the post, newest first.")
     async def comments(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[CommentFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -146,7 +148,7 @@ class PostMetric(relay.Node, RowType):
     created_at: dt.datetime = desc("When the snapshot was stored.")
 
     @strawberry.field(description="The post measured.")
-    async def post(self, info: strawberry.Info) -> Post | None:
+    async def post(self, info: Info) -> Post | None:
         return await load_one(info, PostByIdLoader, Post, self.post_id)
 
 
@@ -163,7 +165,7 @@ class Comment(relay.Node, RowType):
     author_display_name: str | None = desc("The author's display name.")
     author_avatar_url: str | None = desc("The author's avatar.")
     text: str = desc("What the comment says.")
-    sentiment: str | None = desc("positive, neutral or negative.")
+    sentiment: CommentSentiment | None = desc("The comment's tone (null: not analysed yet).")
     sentiment_score: float | None = desc("Sentiment, -1 to 1.")
     is_read: bool = desc("Whether someone read it.")
     is_archived: bool = desc("Whether it was archived.")
@@ -175,20 +177,20 @@ class Comment(relay.Node, RowType):
     created_at: dt.datetime = desc("When it was pulled.")
 
     @strawberry.field(description="The post commented on.")
-    async def post(self, info: strawberry.Info) -> Post | None:
+    async def post(self, info: Info) -> Post | None:
         return await load_one(info, PostByIdLoader, Post, self.post_id)
 
     @strawberry.field(description="The comment this one answers.")
-    async def parent(self, info: strawberry.Info) -> Comment | None:
+    async def parent(self, info: Info) -> Comment | None:
         return await load_one(info, CommentByIdLoader, Comment, self.parent_comment_id)
 
     @strawberry.field(description="Who replied from the workspace.")
-    async def replied_by_user(self, info: strawberry.Info) -> User | None:
+    async def replied_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.replied_by)
 
     @strawberry.field(description="Answers to this comment.")
     async def replies(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Comment]:
         return await load_connection(
             info, CommentsByParentCommentIdLoader, Comment, self.id, first=first, after=after, last=last, before=before
@@ -213,7 +215,7 @@ class AccountAnalytics(relay.Node, RowType):
     created_at: dt.datetime = desc("When the day was recorded.")
 
     @strawberry.field(description="The account measured.")
-    async def social_account(self, info: strawberry.Info) -> SocialAccount | None:
+    async def social_account(self, info: Info) -> SocialAccount | None:
         return await load_one(info, SocialAccountByIdLoader, SocialAccount, self.social_account_id)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from ..base import JSON
+from ..enums import TemplateType
 
 
 @strawberry.input(description="Changes to a workspace template: fields left out keep their value.")
 class TemplateInput:
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="What the template is for.")
-    type: str | None = strawberry.field(default=strawberry.UNSET, description="video, caption, post or canvas (default video).")
+    type: TemplateType | None = strawberry.field(default=strawberry.UNSET, description="What the template makes (a new template without one is VIDEO).")
     category: str | None = strawberry.field(default=strawberry.UNSET, description="Free-form category.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
     template_data: JSON | None = strawberry.field(default=strawberry.UNSET, description="The template itself.")

@@ -9,6 +9,8 @@ import strawberry
 from strawberry import relay
 
 from ..base import JSON, RowType, desc
+from ..context import Info
+from ..enums import Platform, TemplateType, TemplateVisibility
 from ..loaders import load_connection, load_list, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 
@@ -18,7 +20,7 @@ class SocialFormat(relay.Node, RowType):
     id: relay.NodeID[uuid.UUID]
     name: str = desc("Display name.")
     slug: str = desc("Unique short name.")
-    platform: str = desc("The platform.")
+    platform: Platform = desc("The platform.")
     width: int = desc("Width in pixels.")
     height: int = desc("Height in pixels.")
     aspect_ratio: str = desc("e.g. 9:16.")
@@ -44,16 +46,16 @@ class TemplateCategory(relay.Node, RowType):
     sort_order: int = desc("Position in lists.")
 
     @strawberry.field(description="The parent category.")
-    async def parent(self, info: strawberry.Info) -> TemplateCategory | None:
+    async def parent(self, info: Info) -> TemplateCategory | None:
         return await load_one(info, TemplateCategoryByIdLoader, TemplateCategory, self.parent_id)
 
     @strawberry.field(description="Sub-categories.")
-    async def children(self, info: strawberry.Info) -> list[TemplateCategory]:
+    async def children(self, info: Info) -> list[TemplateCategory]:
         return await load_list(info, TemplateCategoriesByParentIdLoader, TemplateCategory, self.id)
 
     @strawberry.field(description="Templates in the category that the caller may use.")
     async def templates(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Template]:
         return await load_connection(
             info, TemplatesByCategoryIdLoader, Template, self.id, first=first, after=after, last=last, before=before
@@ -69,7 +71,7 @@ class Template(relay.Node, RowType):
     created_by: strawberry.Private[uuid.UUID | None]
     name: str = desc("Display name.")
     description: str | None = desc("What the template is for.")
-    type: str = desc("video, caption, post or canvas.")
+    type: TemplateType = desc("What the template makes.")
     category: str | None = desc("Free-form category, e.g. marketing.")
     tags: JSON = desc("Labels.")
     thumbnail_url: str | None = desc("Preview image.")
@@ -82,7 +84,7 @@ class Template(relay.Node, RowType):
     rating_count: int = desc("Number of ratings.")
     is_public: bool = desc("Shared with every workspace.")
     is_premium: bool = desc("Needs a paid plan.")
-    visibility: str = desc("public, private, team or premium.")
+    visibility: TemplateVisibility = desc("Who can see it.")
     is_active: bool = desc("Whether it is offered.")
     is_featured: bool = desc("Whether it is featured.")
     created_at: datetime = desc("When it was created.")
@@ -93,15 +95,15 @@ class Template(relay.Node, RowType):
         return self.workspace_id is None
 
     @strawberry.field(description="The template's category.")
-    async def template_category(self, info: strawberry.Info) -> TemplateCategory | None:
+    async def template_category(self, info: Info) -> TemplateCategory | None:
         return await load_one(info, TemplateCategoryByIdLoader, TemplateCategory, self.category_id)
 
     @strawberry.field(description="The format the template is made for.")
-    async def social_format(self, info: strawberry.Info) -> SocialFormat | None:
+    async def social_format(self, info: Info) -> SocialFormat | None:
         return await load_one(info, SocialFormatByIdLoader, SocialFormat, self.social_format_id)
 
     @strawberry.field(description="Who made the template (members of your workspace only).")
-    async def created_by_user(self, info: strawberry.Info) -> User | None:
+    async def created_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.created_by)
 
 

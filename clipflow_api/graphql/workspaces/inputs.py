@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-
 import strawberry
 
 from ..enums import Role
@@ -18,4 +16,4 @@ class WorkspaceCreateInput:
 @strawberry.input(description="An invitation to the current workspace.")
 class InvitationCreateInput:
     email: str = strawberry.field(description="Who to invite.")
-    role: Role = strawberry.field(description="The role they get (not owner).")  # type: ignore[valid-type]
+    role: Role = strawberry.field(description="The role they get (not owner).")

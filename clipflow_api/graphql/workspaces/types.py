@@ -15,8 +15,10 @@ from strawberry import relay
 from typing import Annotated
 from ..media.inputs import ClipFilterInput, ClipSortingInput, VideoFilterInput
 from ..social.inputs import CommentFilterInput, PostFilterInput
-from ..system.inputs import JobFilterInput
+from ..jobs.inputs import JobFilterInput
 from ..base import JSON, RowType, desc
+from ..context import Info
+from ..enums import MemberStatus, Role
 from ..loaders import load_connection, load_one
 from ..permissions import Require
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
@@ -36,12 +38,12 @@ class Workspace(relay.Node, RowType):
     updated_at: datetime = desc("Last change.")
 
     @strawberry.field(description="The user who owns the workspace.")
-    async def owner(self, info: strawberry.Info) -> User | None:
+    async def owner(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.owner_id)
 
     @strawberry.field(description="Members with their roles.", permission_classes=[Require("member:read")])
     async def members(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[TeamMember]:
         return await load_connection(
             info, TeamMembersByWorkspaceIdLoader, TeamMember, self.id, first=first, after=after, last=last, before=before
@@ -49,7 +51,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Pending and accepted invitations.", permission_classes=[Require("member:invite")])
     async def invitations(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Invitation]:
         return await load_connection(
             info, InvitationsByWorkspaceIdLoader, Invitation, self.id, first=first, after=after, last=last, before=before
@@ -58,7 +60,7 @@ class Workspace(relay.Node, RowType):
     @strawberry.field(description="Source videos, newest first.", permission_classes=[Require("video:read")])
     async def videos(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[VideoFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -73,7 +75,7 @@ class Workspace(relay.Node, RowType):
     @strawberry.field(description="Clips of every video.", permission_classes=[Require("clip:read")])
     async def clips(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[ClipFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         sort_by: Annotated[ClipSortingInput | None, strawberry.argument(description="Order of the list (default: newest first).")] = None,
         first: FirstArg = None,
@@ -89,7 +91,7 @@ class Workspace(relay.Node, RowType):
     @strawberry.field(description="Posts, scheduled and published.", permission_classes=[Require("post:read")])
     async def posts(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[PostFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -104,7 +106,7 @@ class Workspace(relay.Node, RowType):
     @strawberry.field(description="Comments on the workspace's posts (the inbox).", permission_classes=[Require("post:read")])
     async def comments(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[CommentFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -118,7 +120,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Connected social accounts.", permission_classes=[Require("workspace:read")])
     async def social_accounts(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[SocialAccount]:
         return await load_connection(
             info, SocialAccountsByWorkspaceIdLoader, SocialAccount, self.id, first=first, after=after, last=last, before=before
@@ -126,7 +128,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Brand kits (colors, fonts, logos).", permission_classes=[Require("workspace:read")])
     async def brand_kits(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[BrandKit]:
         return await load_connection(
             info, BrandKitsByWorkspaceIdLoader, BrandKit, self.id, first=first, after=after, last=last, before=before
@@ -134,7 +136,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="The workspace's own assets (music, logos, b-roll).", permission_classes=[Require("workspace:read")])
     async def assets(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Asset]:
         return await load_connection(
             info, AssetsByWorkspaceIdLoader, Asset, self.id, first=first, after=after, last=last, before=before
@@ -142,7 +144,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="The workspace's own templates (system and public ones: Query.templates).", permission_classes=[Require("workspace:read")])
     async def templates(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Template]:
         return await load_connection(
             info, TemplatesByWorkspaceIdLoader, Template, self.id, first=first, after=after, last=last, before=before
@@ -150,7 +152,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Folders of the media library.", permission_classes=[Require("workspace:read")])
     async def media_folders(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[MediaFolder]:
         return await load_connection(
             info, MediaFoldersByWorkspaceIdLoader, MediaFolder, self.id, first=first, after=after, last=last, before=before
@@ -158,7 +160,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Uploaded media of the library.", permission_classes=[Require("workspace:read")])
     async def user_media(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[UserMedia]:
         return await load_connection(
             info, UserMediaByWorkspaceIdLoader, UserMedia, self.id, first=first, after=after, last=last, before=before
@@ -166,7 +168,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Studio projects.", permission_classes=[Require("project:read")])
     async def projects(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Project]:
         return await load_connection(
             info, ProjectsByWorkspaceIdLoader, Project, self.id, first=first, after=after, last=last, before=before
@@ -174,7 +176,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Outgoing webhooks.", permission_classes=[Require("webhook:manage")])
     async def webhooks(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[Webhook]:
         return await load_connection(
             info, WebhooksByWorkspaceIdLoader, Webhook, self.id, first=first, after=after, last=last, before=before
@@ -183,7 +185,7 @@ class Workspace(relay.Node, RowType):
     @strawberry.field(description="Background jobs (processing, publishing).", permission_classes=[Require("video:read")])
     async def jobs(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: Annotated[JobFilterInput | None, strawberry.argument(description="Narrow the list.")] = None,
         first: FirstArg = None,
         after: AfterArg = None,
@@ -197,7 +199,7 @@ class Workspace(relay.Node, RowType):
 
     @strawberry.field(description="Who did what, newest first.", permission_classes=[Require("audit:read")])
     async def audit_logs(
-        self, info: strawberry.Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[AuditLog]:
         return await load_connection(
             info, AuditLogsByWorkspaceIdLoader, AuditLog, self.id, first=first, after=after, last=last, before=before
@@ -210,23 +212,23 @@ class TeamMember(relay.Node, RowType):
     workspace_id: strawberry.Private[uuid.UUID]
     user_id: strawberry.Private[uuid.UUID]
     invited_by: strawberry.Private[uuid.UUID | None]
-    role: str = desc("owner, admin, editor, scheduler, viewer or client.")
+    role: Role = desc("The member's role: what they may do in the workspace.")
     custom_permissions: JSON | None = desc("Permissions granted or withdrawn on top of the role.")
-    status: str = desc("active or removed.")
+    status: MemberStatus = desc("Whether the membership is current or was removed.")
     invited_at: datetime | None = desc("When the invitation was sent.")
     accepted_at: datetime | None = desc("When the member joined.")
     created_at: datetime = desc("When the membership was created.")
 
     @strawberry.field(description="The member.")
-    async def user(self, info: strawberry.Info) -> User | None:
+    async def user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.user_id)
 
     @strawberry.field(description="The workspace.")
-    async def workspace(self, info: strawberry.Info) -> Workspace | None:
+    async def workspace(self, info: Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, self.workspace_id)
 
     @strawberry.field(description="Who invited the member.")
-    async def invited_by_user(self, info: strawberry.Info) -> User | None:
+    async def invited_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.invited_by)
 
 
@@ -236,17 +238,17 @@ class Invitation(relay.Node, RowType):
     workspace_id: strawberry.Private[uuid.UUID]
     invited_by: strawberry.Private[uuid.UUID]
     email: str = desc("Who was invited.")
-    role: str = desc("The role the invitee gets on accepting.")
+    role: Role = desc("The role the invitee gets on accepting.")
     expires_at: datetime = desc("When the invitation stops working.")
     accepted_at: datetime | None = desc("When it was accepted (null: pending).")
     created_at: datetime = desc("When it was sent.")
 
     @strawberry.field(description="The workspace the invitation is for.")
-    async def workspace(self, info: strawberry.Info) -> Workspace | None:
+    async def workspace(self, info: Info) -> Workspace | None:
         return await load_one(info, WorkspaceByIdLoader, Workspace, self.workspace_id)
 
     @strawberry.field(description="Who sent the invitation.")
-    async def invited_by_user(self, info: strawberry.Info) -> User | None:
+    async def invited_by_user(self, info: Info) -> User | None:
         return await load_one(info, UserByIdLoader, User, self.invited_by)
 
 
@@ -275,13 +277,12 @@ from ..social.loaders import (  # noqa: E402
     SocialAccountsByWorkspaceIdLoader,
 )
 from ..social.types import Comment, Post, SocialAccount  # noqa: E402
-from ..system.loaders import (  # noqa: E402
-    AuditLogsByWorkspaceIdLoader,
-    JobFilterKey,
-    JobsByWorkspaceIdLoader,
-    WebhooksByWorkspaceIdLoader,
-)
-from ..system.types import AuditLog, Job, Webhook  # noqa: E402
+from ..audit.loaders import AuditLogsByWorkspaceIdLoader  # noqa: E402
+from ..audit.types import AuditLog  # noqa: E402
+from ..jobs.loaders import JobFilterKey, JobsByWorkspaceIdLoader  # noqa: E402
+from ..jobs.types import Job  # noqa: E402
+from ..webhooks.loaders import WebhooksByWorkspaceIdLoader  # noqa: E402
+from ..webhooks.types import Webhook  # noqa: E402
 from ..templates.loaders import TemplatesByWorkspaceIdLoader  # noqa: E402
 from ..templates.types import Template  # noqa: E402
 from .loaders import InvitationsByWorkspaceIdLoader, TeamMembersByWorkspaceIdLoader, WorkspaceByIdLoader  # noqa: E402

@@ -1,0 +1,1 @@
+"""Feature flags: platform-wide switches that platform staff manage."""

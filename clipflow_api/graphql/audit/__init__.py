@@ -1,0 +1,1 @@
+"""GraphQL side of the audit trail: the AuditLog type and its loaders."""

@@ -1,0 +1,1 @@
+"""GraphQL side of background jobs: the Job type, its filter and loaders."""

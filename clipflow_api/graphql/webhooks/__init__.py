@@ -1,0 +1,1 @@
+"""GraphQL side of outgoing webhooks: types, inputs, loaders and mutations."""

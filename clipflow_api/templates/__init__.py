@@ -1,0 +1,1 @@
+"""Templates (video, caption, post, canvas) and the catalogues they draw on: rules and SQL."""

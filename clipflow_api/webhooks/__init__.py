@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, their signing secrets and delivery log."""

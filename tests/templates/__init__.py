@@ -1,0 +1,1 @@
+"""Templates: the service rules (tests/templates/test_service.py)."""
