@@ -23,10 +23,11 @@ operations need an ``operationName``, GET runs nothing (405); CORS for ``CORS_OR
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +91,27 @@ log = logging.getLogger(__name__)
 
 PrincipalResolver = Callable[..., Awaitable[Any]]
 Mailer = Callable[..., Awaitable[None]]
+
+# The cyclic garbage collector, tuned for a server whose heap is mostly import-time objects
+# (the schema, SQLAlchemy's mappers and compiled cache): measured on the dashboard query, it
+# took a third of a request's CPU with CPython's defaults, each full collection walking the
+# whole heap again. At startup the heap built so far is frozen (never walked again), and the
+# young generation is collected every 20 000 allocations rather than every 700, so a
+# request's short-lived objects mostly die by reference count before any collection sees them.
+GC_THRESHOLDS = (20_000, 10, 10)
+
+
+@contextlib.contextmanager
+def tuned_gc() -> Iterator[None]:
+    """Freeze the startup heap and raise the collection thresholds, for the app's lifetime."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -374,7 +396,8 @@ def create_app(
             resolve=lambda headers, request: graphql_app._resolve(app, headers, request),
         )
         try:
-            yield
+            with tuned_gc():
+                yield
         finally:
             await graphql_app.sockets.stop()
             await app.state.pubsub.stop()

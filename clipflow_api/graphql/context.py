@@ -112,6 +112,11 @@ class Context:
         if self._scopes == 0:
             async with self._lock:
                 await self._discard()
+            # The loaders refer back to this context (a cycle): dropped here, their caches, pages and
+            # rows are freed as the operation ends rather than by the cyclic garbage collector, which
+            # measured a quarter of a dashboard request's CPU under load. A later operation of the
+            # same request (an HTTP batch) gets fresh loaders, as it would in a request of its own.
+            self.loaders.clear()
 
     def loader(self, cls: type[L]) -> L:
         """The request's instance of a dataloader class, created on first use."""

@@ -7,7 +7,13 @@ the SDL (extensions do not change it).
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError, GraphQLObjectType
+from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -53,6 +59,39 @@ def introspection_enabled(settings: Settings) -> bool:
     return not settings.is_production
 
 
+def _node_id_resolver(type_name: str, attr: str) -> Callable[..., str]:
+    prefix = type_name + ":"
+
+    def resolve(root: Any, info: Any) -> str:
+        value = getattr(root, attr)
+        if value is None:
+            raise GraphQLError(f"{type_name} has no id.")
+        return base64.b64encode((prefix + str(value)).encode()).decode()
+
+    return resolve
+
+
+def fast_node_ids(schema: strawberry.Schema) -> None:
+    """Serve ``id`` of every Node type with a plain function: the same global id as strawberry's
+    ``Node._id`` (base64 of ``Type:id``), without its per-field resolver wrapping (argument
+    conversion, an ``Info`` object, a ``GlobalID`` and an ``isinstance`` on a protocol per
+    object), which measured a tenth of a list query's CPU. Types that override ``resolve_id``
+    or ``resolve_typename`` keep strawberry's resolver. Schema extensions still wrap the field
+    (graphql-core applies them as middleware over whatever resolves it)."""
+    default_id = relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
+    default_typename = relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+    for gql_type in schema._schema.type_map.values():
+        if not isinstance(gql_type, GraphQLObjectType) or "id" not in gql_type.fields:
+            continue
+        definition = (gql_type.extensions or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+            continue
+        if origin.resolve_id.__func__ is not default_id or origin.resolve_typename.__func__ is not default_typename:  # type: ignore[attr-defined]
+            continue
+        gql_type.fields["id"].resolve = _node_id_resolver(gql_type.name, origin.resolve_id_attr())
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or get_settings()
     # Factories, not instances: an extension holds its request's execution context.
@@ -71,7 +110,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     # database errors are masked everywhere: their text carries SQL and bound parameters
     extensions.append(lambda: MaskInternalErrors(development=s.environment == "development"))
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -84,6 +123,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             batching_config={"max_operations": settings.graphql_max_batch},
         ),
     )
+    fast_node_ids(schema)
+    return schema
 
 
 def export_sdl() -> str:

@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq.connections import ArqRedis
@@ -25,6 +26,7 @@ MEDIA_QUEUE = "clipflow:media"
 PUBLISH_QUEUE = "clipflow:publish"
 WEBHOOK_QUEUE = "clipflow:webhooks"
 _OUTBOX = "clipflow_outbox"
+AFTER_COMMIT = "clipflow_after_commit"
 log = logging.getLogger(__name__)
 
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # registers its functions under them (clipflow_worker.settings).
 PROBE_VIDEO = "probe_video"
 PROCESS_VIDEO = "process_video"
+PUBLISH_POST = "publish_post"  # not a jobs row: the post row is its state (publishing.queue)
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,17 @@ JOB_TYPES: dict[str, JobSpec] = {
 }
 
 
+# Functions enqueued without a jobs row.
+DIRECT_FUNCTIONS: dict[str, str] = {PUBLISH_POST: PUBLISH_QUEUE}
+
+
 def functions_by_queue() -> dict[str, set[str]]:
     """The arq function names the API enqueues, per queue: what the workers must register."""
     out: dict[str, set[str]] = {}
     for spec in JOB_TYPES.values():
         out.setdefault(spec.queue, set()).add(spec.function)
+    for function, queue in DIRECT_FUNCTIONS.items():
+        out.setdefault(queue, set()).add(function)
     return out
 
 
@@ -122,6 +131,7 @@ async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int
     pending in the database and the sweeper enqueues them later: the commit stands.
     """
     pending = session.info.pop(_OUTBOX, [])
+    after_commit = session.info.pop(AFTER_COMMIT, [])
     await session.commit()
     if arq is None:
         return 0
@@ -131,12 +141,23 @@ async def commit_and_enqueue(session: AsyncSession, arq: ArqRedis | None) -> int
             count += await enqueue(arq, job_id, workspace_id, job_type)
         except (RedisError, OSError):
             log.warning("could not enqueue job %s; the sweeper will", job_id, exc_info=True)
+    for hand_over in after_commit:
+        try:
+            count += bool(await hand_over(arq))
+        except (RedisError, OSError):
+            log.warning("could not hand work to arq after commit; the sweepers will", exc_info=True)
     return count
 
 
 def discard_outbox(session: AsyncSession) -> None:
     """Forget jobs noted in a transaction that is being rolled back."""
     session.info.pop(_OUTBOX, None)
+    session.info.pop(AFTER_COMMIT, None)
+
+
+def after_commit(session: AsyncSession, hand_over: Callable[[ArqRedis], Awaitable[Any]]) -> None:
+    """Run ``hand_over(arq)`` once this transaction commits (dropped on rollback); best effort."""
+    session.info.setdefault(AFTER_COMMIT, []).append(hand_over)
 
 
 # -- progress (subscriptions) -------------------------------------------------------------

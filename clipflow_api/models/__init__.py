@@ -12,7 +12,7 @@ from .projects import (
     ProjectExport,
     TimelineElement,
 )
-from .social import AccountAnalytics, Comment, Post, PostMetric, SocialAccount
+from .social import AccountAnalytics, Comment, OutboxEvent, Post, PostMetric, SocialAccount
 from .system import AuditLog, FeatureFlag, Job, Webhook, WebhookLog
 from .templates import SocialFormat, Template, TemplateCategory
 from .workspaces import Invitation, TeamMember, Workspace
@@ -48,13 +48,14 @@ TENANT_TABLES: tuple[str, ...] = (
     "media_folders",
     "project_exports",
     "project_analytics",
+    "outbox_events",
 )
 SHARED_READ_TABLES: tuple[str, ...] = ("assets", "templates")
 
 __all__ = [
     "Account", "AccountAnalytics", "AiImageGeneration", "AiTextGeneration", "ApiKey", "Asset", "AuditLog",
     "BrandKit", "Caption", "Clip", "Comment", "FeatureFlag", "Invitation", "Job", "MediaFolder", "Post",
-    "PostMetric", "Project", "ProjectAnalytics", "ProjectCollaborator", "ProjectExport", "SocialAccount",
+    "OutboxEvent", "PostMetric", "Project", "ProjectAnalytics", "ProjectCollaborator", "ProjectExport", "SocialAccount",
     "SocialFormat", "Subscription", "SubscriptionPlan", "TeamMember", "Template", "TemplateCategory",
     "TimelineElement", "UsageLog", "User", "UserMedia", "UserSession", "Verification", "Video", "Webhook",
     "WebhookLog", "Workspace", "SHARED_READ_TABLES", "TENANT_TABLES",

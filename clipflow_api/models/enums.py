@@ -113,17 +113,24 @@ class Platform(StrEnum):
 
 
 class SocialAccountStatus(StrEnum):
+    """Whether the account can publish: a revoked or expired grant needs the user to connect again."""
+
     ACTIVE = "active"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    ERROR = "error"
+    RECONNECT_REQUIRED = "reconnect_required"
+    DISCONNECTED = "disconnected"
 
 
 class PostStatus(StrEnum):
+    """draft -> (pending_approval -> rejected | scheduled) -> scheduled -> publishing ->
+    published | failed | unconfirmed; cancelled from any state before publishing."""
+
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
     SCHEDULED = "scheduled"
     PUBLISHING = "publishing"
+    # the creating call may have reached the platform: reconciliation decides, never a blind retry
+    UNCONFIRMED = "unconfirmed"
     PUBLISHED = "published"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -196,3 +203,12 @@ class TemplateVisibility(StrEnum):
     PRIVATE = "private"
     TEAM = "team"
     PREMIUM = "premium"
+
+
+class OutboxEventType(StrEnum):
+    """Events written in the transaction that caused them; the webhooks worker delivers them."""
+
+    POST_SCHEDULED = "post.scheduled"
+    POST_PUBLISHED = "post.published"
+    POST_FAILED = "post.failed"
+    SOCIAL_ACCOUNT_RECONNECT_REQUIRED = "social_account.reconnect_required"

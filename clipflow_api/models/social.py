@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy import text as sql_text  # Comment has a column named "text"
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -34,8 +34,12 @@ class SocialAccount(Base):
     token_expires_at: Mapped[dt.datetime | None] = ts()
     account_type: Mapped[str | None] = mapped_column(String(50))  # personal, business, creator
     follower_count: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'active'"))
-    last_error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'active'"))  # SocialAccountStatus
+    last_error: Mapped[str | None] = mapped_column(Text)  # why reconnect_required, in words a user understands
+    # what the platform granted, and what publishing needs to know of the account (channel and
+    # uploads playlist, Instagram user id, TikTok creator limits), never a secret
+    scopes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    platform_data: Mapped[dict[str, Any]] = jsonb("{}", nullable=False)
     last_sync_at: Mapped[dt.datetime | None] = ts()
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
@@ -61,8 +65,20 @@ class Post(Base):
     media_type: Mapped[str] = mapped_column(String(50), nullable=False)  # video, image, carousel
     thumbnail_url: Mapped[str | None] = mapped_column(Text)
     platform_options: Mapped[dict[str, Any]] = jsonb("{}", nullable=False)
-    status: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'draft'"))
+    status: Mapped[str] = mapped_column(String(50), nullable=False, server_default=text("'draft'"))  # PostStatus
+    # posts made together for several accounts: a client shows them as one
+    group_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     scheduled_at: Mapped[dt.datetime | None] = ts()
+    # a retry after 429/5xx waits until then (Retry-After); the sweeper respects it
+    next_attempt_at: Mapped[dt.datetime | None] = ts()
+    # exactly once: set, and committed, right before the call that creates the post on the
+    # platform; a publish that finds it set (a crash, a kill, a timeout) reconciles first
+    publish_started_at: Mapped[dt.datetime | None] = ts()
+    # the platform's handle of an upload in flight (upload session, publish id, container id)
+    publish_ref: Mapped[str | None] = mapped_column(Text)
+    publish_attempts: Mapped[int] = count(0)
+    upload_progress: Mapped[int] = count(0)  # percent of the file the platform has
+    approval_comment: Mapped[str | None] = mapped_column(Text)  # why a reviewer rejected it
     published_at: Mapped[dt.datetime | None] = ts()
     platform_post_id: Mapped[str | None] = mapped_column(String(255))
     platform_url: Mapped[str | None] = mapped_column(Text)
@@ -82,6 +98,7 @@ class Post(Base):
         Index("idx_posts_clip", "clip_id"),
         Index("idx_posts_scheduled", "scheduled_at", postgresql_where=text("status = 'scheduled'")),
         Index("idx_posts_status", "status"),
+        Index("idx_posts_group", "group_id", postgresql_where=text("group_id IS NOT NULL")),
     )
 
 
@@ -169,4 +186,22 @@ class AccountAnalytics(Base):
     __table_args__ = (
         UniqueConstraint("social_account_id", "date"),
         Index("idx_account_analytics_account_date", "social_account_id", text("date DESC")),
+    )
+
+
+class OutboxEvent(Base):
+    """An event written in the transaction that caused it (``events/outbox.py``); delivered later."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = workspace_fk()
+    type: Mapped[str] = mapped_column(String(100), nullable=False)  # OutboxEventType
+    payload: Mapped[dict[str, Any]] = jsonb("{}", nullable=False)
+    created_at: Mapped[dt.datetime] = created_at()
+    delivered_at: Mapped[dt.datetime | None] = ts()
+
+    __table_args__ = (
+        Index("idx_outbox_events_undelivered", "created_at", postgresql_where=text("delivered_at IS NULL")),
+        Index("idx_outbox_events_workspace", "workspace_id", "created_at"),
     )

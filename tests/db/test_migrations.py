@@ -23,6 +23,8 @@ EXPECTED_TABLES = {
     "webhooks", "webhook_logs", "audit_logs", "account_analytics", "social_formats", "projects",
     "project_collaborators", "timeline_elements", "ai_text_generations", "ai_image_generations", "user_media",
     "media_folders", "project_exports", "project_analytics", "feature_flags",
+    # ours: events written with the change that caused them (issue 9), delivered by the webhooks worker
+    "outbox_events",
 }
 
 # Global tables whose policies follow the user (migration 0006), not the workspace.

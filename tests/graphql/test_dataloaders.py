@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from tests.fixtures import builders
-from tests.graphql.conftest import (
-    Api,
-)
+from tests.graphql.conftest import Api
 
 DASHBOARD = """
 query Dashboard {

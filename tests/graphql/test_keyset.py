@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
-from clipflow_api.models import ApiKey, Clip
+from clipflow_api.models import Clip
 from tests.fixtures import builders
 from tests.graphql.conftest import Api, errors_of, gid
 
@@ -258,12 +257,9 @@ async def test_a_row_filtered_connection_fills_its_page(api: Api, committed) -> 
     owner, ws, _ = await _owner_world(committed)
     editor, token = await builders.member(committed, ws, "editor")
 
-    def key(user: Any, n: int) -> ApiKey:
-        secret = new_api_key()
-        return ApiKey(user_id=user.id, workspace_id=ws.id, name=f"k{n}", key_hash=hash_token(secret),
-                      key_prefix=api_key_display_prefix(secret), scopes=["video:read"], created_at=T0 + timedelta(minutes=n))
-
-    committed.add_all([key(owner if n % 2 else editor, n) for n in range(9)])
+    for n in range(9):
+        await builders.api_key(committed, owner if n % 2 else editor, ws, scopes=["video:read"], name=f"k{n}",
+                               created_at=T0 + timedelta(minutes=n))
     await committed.commit()
     # when the editor pages through their keys, two at a time
     pages, after = [], None

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
 import clipflow_api.graphql.nodes  # noqa: F401  (registers every node type)
 from clipflow_api.graphql.relay import NODE_TYPES
 from clipflow_api.graphql.workspaces.types import Workspace as WorkspaceType
-from clipflow_api.models import ApiKey, FeatureFlag, SocialFormat, SubscriptionPlan, TemplateCategory
+from clipflow_api.models import FeatureFlag, SocialFormat, SubscriptionPlan, TemplateCategory
 from clipflow_api.permissions import ROLE_PERMISSIONS
 from tests.fixtures import builders
 from tests.graphql.conftest import Api, gid
@@ -107,10 +106,8 @@ async def test_the_owner_reads_their_own_rows_and_a_refused_type_runs_no_sql(api
 async def test_an_api_keys_scopes_narrow_what_it_reads_by_id(api: Api, committed) -> None:  # noqa: ANN001
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
-    secret = new_api_key()
     await builders.subscribe(committed, ws)  # API access is a paid feature
-    committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
-                         key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
+    _, secret = await builders.api_key(committed, owner, ws, scopes=["video:read"])
     await committed.commit()
     try:
         names = list(ids)
@@ -150,10 +147,8 @@ async def test_edges_apply_the_same_rules_as_node(api: Api, committed) -> None: 
     the posts of those clips, whichever edge it follows."""
     owner, ws, ids = await _world(committed)
     flag = ids.pop("_flag")
-    secret = new_api_key()
     await builders.subscribe(committed, ws)  # API access is a paid feature
-    committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
-                         key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
+    _, secret = await builders.api_key(committed, owner, ws, scopes=["video:read"])
     from sqlalchemy import text
 
     from clipflow_api.graphql.relay import parse_global_id

@@ -22,9 +22,8 @@ from typing import Any
 import pytest
 import websockets
 
-from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress, video_channel
-from clipflow_api.models import ApiKey, TeamMember
+from clipflow_api.models import TeamMember
 from tests.fixtures import builders
 from tests.graphql.conftest import gid, until_subscribed
 
@@ -44,9 +43,7 @@ async def _owner_with_job(committed: Any) -> dict[str, Any]:
 
 
 async def _key(db: Any, user: Any, ws: Any, *, scopes: list[str], rate_limit: int = 1000) -> str:
-    secret = new_api_key()
-    db.add(ApiKey(user_id=user.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
-                  key_prefix=api_key_display_prefix(secret), scopes=scopes, rate_limit=rate_limit))
+    _, secret = await builders.api_key(db, user, ws, scopes=scopes, rate_limit=rate_limit)
     await db.commit()
     return secret
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import ProgrammingError
 
-from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
 from clipflow_api.config import get_settings
 from clipflow_api.models import (
     Account, ApiKey, BrandKit, MediaFolder, Subscription, User, UserMedia, UserSession, Verification, Webhook,
@@ -180,9 +179,7 @@ async def test_a_key_of_a_workspace_that_lost_its_plan_is_refused(api: Api, comm
     # given a workspace key made while on Pro, whose subscription has since been canceled
     owner, ws, _token = await _owner(committed)
     sub = await builders.subscribe(committed, ws, plan="pro")
-    secret = new_api_key()
-    committed.add(ApiKey(user_id=owner.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
-                         key_prefix=api_key_display_prefix(secret), scopes=["video:read"]))
+    _, secret = await builders.api_key(committed, owner, ws, scopes=["video:read"])
     await committed.commit()
     ok = await api.gql("{ viewer { role } }", headers={"x-api-key": secret})
     assert ok["data"] == {"viewer": {"role": "OWNER"}}

@@ -17,9 +17,8 @@ import websockets
 from sqlalchemy import select
 
 from clipflow_api.auth import ratelimit
-from clipflow_api.auth.tokens import api_key_display_prefix, hash_token, new_api_key
 from clipflow_api.jobs.progress import job_channel, progress_event, publish_progress
-from clipflow_api.models import ApiKey, TeamMember, Video
+from clipflow_api.models import TeamMember, Video
 from tests.fixtures import builders
 from tests.graphql.conftest import (  # noqa: F401 - fixtures
     Api,
@@ -66,15 +65,6 @@ async def closed_with(conn: Any) -> tuple[int, str]:
     return conn.close_code, conn.close_reason
 
 
-async def make_key(db: Any, user: Any, ws: Any, *, scopes: list[str], rate_limit: int = 1000) -> tuple[ApiKey, str]:
-    secret = new_api_key()
-    key = ApiKey(user_id=user.id, workspace_id=ws.id, name="ci", key_hash=hash_token(secret),
-                 key_prefix=api_key_display_prefix(secret), scopes=scopes, rate_limit=rate_limit)
-    db.add(key)
-    await db.flush()
-    return key, secret
-
-
 async def title_of(db: Any, video: Video) -> str:
     return (await db.execute(select(Video.title).where(Video.id == video.id))).scalar_one()
 
@@ -88,7 +78,7 @@ async def team(db: Any) -> dict[str, Any]:
     member = TeamMember(workspace_id=ws.id, user_id=editor.id, role="editor", accepted_at=datetime.now(UTC))
     db.add(member)
     video = await builders.video(db, ws, title="Original")
-    key, secret = await make_key(db, editor, ws, scopes=["video:read", "video:write"])
+    key, secret = await builders.api_key(db, editor, ws, scopes=["video:read", "video:write"])
     out = {"owner": owner, "ws": ws, "editor": editor, "member": member, "video": video, "key": key, "secret": secret,
            "owner_token": await builders.token(db, owner), "editor_token": await builders.token(db, editor)}
     await db.commit()
@@ -100,7 +90,7 @@ async def team(db: Any) -> dict[str, Any]:
 async def test_a_key_limited_to_two_operations_runs_two_on_a_socket(server, committed, redis) -> None:  # noqa: ANN001
     # given a key allowed 2 operations a day
     t = await team(committed)
-    key, secret = await make_key(committed, t["editor"], t["ws"], scopes=["video:read", "video:write"], rate_limit=2)
+    key, secret = await builders.api_key(committed, t["editor"], t["ws"], scopes=["video:read", "video:write"], rate_limit=2)
     await committed.commit()
     async with connected(server, secret) as conn:
         # when it runs 3 operations on one socket (connecting costs nothing)
@@ -223,7 +213,7 @@ async def test_password_reset_closes_every_socket_of_the_user(server, api: Api, 
 async def test_a_batch_counts_each_operation(api: Api, committed, redis) -> None:  # noqa: ANN001
     # given a key allowed 2 operations a day
     t = await team(committed)
-    key, secret = await make_key(committed, t["editor"], t["ws"], scopes=["video:read", "video:write"], rate_limit=2)
+    key, secret = await builders.api_key(committed, t["editor"], t["ws"], scopes=["video:read", "video:write"], rate_limit=2)
     await committed.commit()
     rename = {"query": RENAME, "variables": {"id": gid("Video", t["video"].id), "t": "Hijacked"}}
     # when one batch carries 3 operations, the mutation last
@@ -246,7 +236,7 @@ async def test_a_batch_counts_each_operation(api: Api, committed, redis) -> None
 
 async def test_single_requests_count_one_each(api: Api, committed) -> None:  # noqa: ANN001
     t = await team(committed)
-    _, secret = await make_key(committed, t["editor"], t["ws"], scopes=["video:read"], rate_limit=3)
+    _, secret = await builders.api_key(committed, t["editor"], t["ws"], scopes=["video:read"], rate_limit=3)
     await committed.commit()
     statuses = [(await api.gql(VIEWER, headers={"x-api-key": secret}))["_status"] for _ in range(4)]
     assert statuses == [200, 200, 200, 429]

@@ -1,0 +1,1 @@
+"""Domain events: written in the transaction that caused them, delivered after (webhooks)."""
