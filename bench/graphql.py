@@ -110,6 +110,22 @@ def _number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def enum_names() -> dict[tuple[str, str], dict[str, str]]:
+    """(type, field) -> {column value: GraphQL enum name} for the dashboard's enum fields, so the raw
+    endpoint writes what the schema does (``"SCHEDULED"`` once a field is an enum, else the string)."""
+    from graphql import GraphQLEnumType, get_named_type
+
+    from clipflow_api.graphql.schema import build_schema
+
+    schema = build_schema()._schema
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for type_name, field in (("Video", "status"), ("Clip", "status"), ("Post", "status"), ("SocialAccount", "platform")):
+        named = get_named_type(schema.type_map[type_name].fields[field].type)  # type: ignore[union-attr]
+        if isinstance(named, GraphQLEnumType):
+            out[(type_name, field)] = {str(getattr(v.value, "value", v.value)): name for name, v in named.values.items()}
+    return out
+
+
 def raw_app() -> Any:
     """Starlette + asyncpg: the dashboard's bytes with the API's session check and tenant."""
     import asyncpg
@@ -126,6 +142,10 @@ def raw_app() -> Any:
 
     settings = get_settings()
     state: dict[str, Any] = {}
+    names = enum_names()
+
+    def enum(type_name: str, field: str, value: str) -> str:
+        return names.get((type_name, field), {}).get(value, value)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -155,11 +175,11 @@ def raw_app() -> Any:
             clips = await conn.fetch(_CLIPS, [v["id"] for v in videos])
             posts = await conn.fetch(_POSTS, [c["id"] for c in clips])
             accounts = await conn.fetch(_ACCOUNTS, list({p["social_account_id"] for p in posts}))
-        platform = {a["id"]: a["platform"] for a in accounts}
+        platform = {a["id"]: enum("SocialAccount", "platform", a["platform"]) for a in accounts}
         posts_of: dict[Any, list[dict[str, Any]]] = defaultdict(list)
         for p in posts:
             posts_of[p["clip_id"]].append({
-                "id": _gid("Post", p["id"]), "status": p["status"], "caption": p["caption"],
+                "id": _gid("Post", p["id"]), "status": enum("Post", "status", p["status"]), "caption": p["caption"],
                 "scheduledAt": _iso(p["scheduled_at"]),
                 "socialAccount": {"platform": platform[p["social_account_id"]]},
             })
@@ -167,11 +187,11 @@ def raw_app() -> Any:
         for c in clips:
             clips_of[c["video_id"]].append({
                 "id": _gid("Clip", c["id"]), "title": c["title"], "startTime": _number(c["start_time"]),
-                "endTime": _number(c["end_time"]), "viralityScore": c["virality_score"], "status": c["status"],
+                "endTime": _number(c["end_time"]), "viralityScore": c["virality_score"], "status": enum("Clip", "status", c["status"]),
                 "posts": {"nodes": posts_of[c["id"]]},
             })
         data = {"workspace": {"videos": {"nodes": [
-            {"id": _gid("Video", v["id"]), "title": v["title"], "status": v["status"],
+            {"id": _gid("Video", v["id"]), "title": v["title"], "status": enum("Video", "status", v["status"]),
              "createdAt": _iso(v["created_at"]), "clips": {"nodes": clips_of[v["id"]]}}
             for v in videos
         ]}}}
@@ -459,7 +479,7 @@ def main() -> None:
             drive(url, headers, body, 2, args.connections)
         if args.profile:
             servers.append(subprocess.Popen(
-                ["py-spy", "record", "--pid", str(servers[0].pid), "--format", "raw", "--rate", "250", "--nonblocking",
+                [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(servers[0].pid), "--format", "raw", "--rate", "250", "--nonblocking",
                  "-o", args.profile],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))

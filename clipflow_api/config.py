@@ -129,6 +129,41 @@ class Settings(BaseSettings):
     youtube_upload_url: str = "https://www.googleapis.com/upload/youtube/v3"
     tiktok_api_url: str = "https://open.tiktokapis.com"
     instagram_api_url: str = "https://graph.instagram.com/v24.0"
+    # The publish queue (publishing/delivery.py, clipflow_worker/tasks/publish.py): a post left
+    # `publishing` without a heartbeat for publish_stale_s is reconciled; retryable failures
+    # are retried up to publish_max_attempts times; the sweeper hands arq posts due within
+    # publish_sweep_horizon_s.
+    publish_stale_s: int = 60
+    publish_max_attempts: int = 5
+    publish_sweep_horizon_s: int = 30
+    # Connecting those accounts (OAuth 2, clipflow_api/publishing/oauth.py): a platform is offered
+    # once its client id and secret are set. Callback: {public_base_url}/oauth/social/{platform}/callback.
+    youtube_client_id: str | None = None
+    youtube_client_secret: str | None = None
+    youtube_oauth_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    youtube_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_oauth_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: str | None = None
+    tiktok_oauth_authorize_url: str = "https://www.tiktok.com/v2/auth/authorize/"
+    tiktok_oauth_token_url: str = "https://open.tiktokapis.com/v2/oauth/token/"
+    tiktok_oauth_revoke_url: str = "https://open.tiktokapis.com/v2/oauth/revoke/"
+    instagram_app_id: str | None = None
+    instagram_app_secret: str | None = None
+    instagram_oauth_authorize_url: str = "https://www.instagram.com/oauth/authorize"
+    instagram_oauth_token_url: str = "https://api.instagram.com/oauth/access_token"
+    # short-lived -> long-lived (ig_exchange_token) and its refresh (ig_refresh_token)
+    instagram_oauth_exchange_url: str = "https://graph.instagram.com/access_token"
+    instagram_oauth_refresh_url: str = "https://graph.instagram.com/refresh_access_token"
+    # Where the browser lands after the platform's consent ("?platform=<p>&pending=<id>&workspace=<id>",
+    # finished by socialAccountConnectComplete, or "?platform=<p>&error=CODE"); unset, the callback answers JSON.
+    social_connect_return_url: str | None = None
+    social_connect_state_ttl_s: int = 600
+    # After consent the callback parks the tokens (encrypted, in Redis) until the signed-in
+    # user finishes with socialAccountConnectComplete; unclaimed, they are dropped after this.
+    social_connect_pending_ttl_s: int = 600
+    # Tokens expiring within this many seconds are refreshed first (access_token, the cron).
+    social_token_refresh_ahead_s: int = 300
 
     # GraphQL protection (see clipflow_api/graphql/schema.py). Introspection defaults to on
     # outside production; GraphiQL is served in development only.

@@ -57,6 +57,14 @@ class ErrorCode(StrEnum):
     UPLOAD_INCOMPLETE = "UPLOAD_INCOMPLETE"
     # a unique name is taken (feature flags); the GraphQL ErrorCode already lists it
     UNIQUE = "UNIQUE"
+    # publishing: social accounts
+    RECONNECT_REQUIRED = "RECONNECT_REQUIRED"
+    PLATFORM_UNAVAILABLE = "PLATFORM_UNAVAILABLE"
+    UNSUPPORTED_ACCOUNT = "UNSUPPORTED_ACCOUNT"
+    # publishing: posts
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"  # the account's platform cap for the chosen time is reached
+    MEDIA_NOT_READY = "MEDIA_NOT_READY"  # the clip has no rendering in the platform's format yet
+    MEDIA_UNSUPPORTED = "MEDIA_UNSUPPORTED"  # the rendering breaks the platform's rules and cannot be fixed
 
 
 class DomainError(Exception):

@@ -9,11 +9,14 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from clipflow_api.config import get_settings
-from clipflow_api.jobs.service import MEDIA_QUEUE, PROBE_VIDEO, PROCESS_VIDEO, PUBLISH_QUEUE, WEBHOOK_QUEUE
+from clipflow_api.jobs.service import CONFORM_POST_MEDIA, MEDIA_QUEUE, PROBE_VIDEO, PROCESS_VIDEO, PUBLISH_POST, PUBLISH_QUEUE, WEBHOOK_QUEUE
 
 from .tasks.context import shutdown, startup
+from .tasks.accounts import refresh_social_tokens
 from .tasks.maintenance import sweep_jobs, sweep_uploads
+from .tasks.conform import conform_post_media
 from .tasks.media import probe_video, process_video
+from .tasks.publish import publish_post, publish_shutdown, publish_startup, sweep_posts
 
 
 def redis_settings() -> RedisSettings:
@@ -40,6 +43,9 @@ MediaWorker: dict[str, Any] = {
         # A long video on a CPU: transcription plus three renders per clip. The job row's
         # progress keeps the sweeper from thinking it died.
         func(process_video, name=PROCESS_VIDEO, timeout=3 * 3600, max_tries=3),
+        # one clip of at most 15 minutes (Instagram's longest) re-encoded once; ffmpeg's own
+        # limit (pipeline.conform: 300 s + 6 x the duration) stays under this
+        func(conform_post_media, name=CONFORM_POST_MEDIA, timeout=2 * 3600, max_tries=3),
     ],
     "cron_jobs": [
         cron(sweep_jobs, second={0}, run_at_startup=True, timeout=60),
@@ -48,7 +54,24 @@ MediaWorker: dict[str, Any] = {
     "max_jobs": 2,  # media work is CPU-bound: one job per core
 }
 
-PublishWorker: dict[str, Any] = {**_COMMON, "queue_name": PUBLISH_QUEUE, "functions": [], "max_jobs": 10}
+PublishWorker: dict[str, Any] = {
+    **_COMMON, "queue_name": PUBLISH_QUEUE,
+    # its own start/stop: the shared clients plus one publisher per platform and the slots
+    "on_startup": publish_startup, "on_shutdown": publish_shutdown,
+    "functions": [
+        # Long uploads over slow links take a while; a killed run is picked up by sweep_posts
+        # (its heartbeat goes stale), not by arq's retry after this timeout.
+        func(publish_post, name=PUBLISH_POST, timeout=2 * 3600, max_tries=3),
+    ],
+    # Publishing waits on the network, not the CPU: many at once (per-platform slots bound
+    # the uploads); deferred jobs are picked up within poll_delay of their time.
+    "max_jobs": 50, "poll_delay": 0.1,
+    "cron_jobs": [
+        cron(sweep_posts, second=set(range(0, 60, 5)), run_at_startup=True, timeout=60),
+        # social tokens expiring within 30 minutes, every 5 minutes
+        cron(refresh_social_tokens, minute=set(range(0, 60, 5)), second={15}, run_at_startup=True, timeout=240),
+    ],
+}
 
 WebhookWorker: dict[str, Any] = {**_COMMON, "queue_name": WEBHOOK_QUEUE, "functions": [], "max_jobs": 20}
 

@@ -54,6 +54,10 @@ os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ.setdefault("ENVIRONMENT", "test")
 os.environ["STORAGE_DIR"] = tempfile.mkdtemp(prefix="clipflow-test-storage-")
+# TikTok is connectable (socialAccountConnect only builds the consent URL; tests/publishing
+# points every platform at its fake)
+os.environ.setdefault("TIKTOK_CLIENT_KEY", "test-tiktok-client-key")
+os.environ.setdefault("TIKTOK_CLIENT_SECRET", "test-tiktok-client-secret")
 
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine  # noqa: E402

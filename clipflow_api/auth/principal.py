@@ -64,6 +64,14 @@ class Principal:
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
+    def require(self, permission: str) -> uuid.UUID:
+        """The workspace the caller acts in, when they hold ``permission`` there; PermissionDenied otherwise.
+
+        The one permission rule every service applies (jobs and GraphQL alike)."""
+        if self.workspace_id is None or not self.can(permission):
+            raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission in this workspace.")
+        return self.workspace_id
+
 
 ANONYMOUS = Principal()
 

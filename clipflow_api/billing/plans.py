@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..errors import Conflict, ErrorCode
-from ..models import Subscription, SubscriptionPlan, Workspace
-
-# Subscription states in which the plan applies (a lapsed one falls back to free).
-from ..models.enums import LIVE_SUBSCRIPTION_STATUSES  # noqa: E402,F401 - re-exported
+from ..models import SubscriptionPlan
+from . import repository
 
 FEATURE_NAMES = {
     "api_access": "API access",
@@ -35,35 +32,12 @@ class PlanFeatureRequired(Conflict):
 
 
 async def plan_of_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> SubscriptionPlan:
-    """The plan paying for the workspace: its owner's newest live subscription (the higher plan
-    of two started together), else free."""
-    live = (
-        select(SubscriptionPlan)
-        .join(Subscription, Subscription.plan_id == SubscriptionPlan.id)
-        .join(Workspace, Workspace.owner_id == Subscription.user_id)
-        .where(Workspace.id == workspace_id, Subscription.status.in_(LIVE_SUBSCRIPTION_STATUSES))
-        .order_by(Subscription.created_at.desc(), SubscriptionPlan.sort_order.desc())
-        .limit(1)
-    )
-    plan = (await session.execute(live)).scalar_one_or_none()
-    if plan is None:
-        plan = (await session.execute(select(SubscriptionPlan).where(SubscriptionPlan.name == "free"))).scalar_one()
-    return plan
+    """The plan paying for the workspace: its owner's newest live subscription, else free."""
+    return await repository.live_plan_of_workspace(session, workspace_id) or await repository.plan_named(session, "free")
 
 
 def has_feature(plan: SubscriptionPlan, feature: str) -> bool:
     return (plan.features or {}).get(feature) is True
-
-
-async def _cheapest_plan_with(session: AsyncSession, feature: str) -> SubscriptionPlan | None:
-    return (
-        await session.execute(
-            select(SubscriptionPlan)
-            .where(SubscriptionPlan.is_active, SubscriptionPlan.features[feature].as_boolean().is_(True))
-            .order_by(SubscriptionPlan.sort_order, SubscriptionPlan.price_monthly)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
 
 
 async def require_feature(
@@ -73,7 +47,7 @@ async def require_feature(
     plan = await plan_of_workspace(session, workspace_id)
     if has_feature(plan, feature):
         return plan
-    upgrade = await _cheapest_plan_with(session, feature)
+    upgrade = await repository.cheapest_plan_with(session, feature)
     what = FEATURE_NAMES.get(feature, feature.replace("_", " "))
     advice = f"; upgrade to {upgrade.display_name} or above" if upgrade is not None else ""
     raise PlanFeatureRequired(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..db import as_platform_staff
 from ..models import FeatureFlag
-from ..rows import get_row, refreshed
+from ..rows import get_row, is_unique_violation, refreshed
 
 NAME_CONSTRAINT = "uq_feature_flags_name"
 
@@ -45,5 +45,4 @@ async def update(session: AsyncSession, row: FeatureFlag, values: dict[str, Any]
 
 def is_name_taken(exc: IntegrityError) -> bool:
     """Whether the flag's unique name is what the database refused."""
-    name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None) or ""
-    return name == NAME_CONSTRAINT or NAME_CONSTRAINT in str(exc.orig)
+    return is_unique_violation(exc, NAME_CONSTRAINT)

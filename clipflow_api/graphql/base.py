@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.engine import Row
 from strawberry.scalars import JSON
 
 __all__ = ["JSON", "IdArg", "RowType", "desc", "info_ctx"]
@@ -42,7 +43,7 @@ def _kind(annotation: Any) -> type | None:
 
 
 class RowType:
-    """Mixin: ``from_row`` builds the type from an ORM row by declared field names."""
+    """Mixin: ``from_row`` builds the type from a row (plain or ORM) by declared field names."""
 
     _row_fields: typing.ClassVar[list[tuple[str, type | None]] | None] = None
     # GraphQL-side private name -> ORM attribute, where a resolver takes the column's name.
@@ -50,12 +51,18 @@ class RowType:
 
     @classmethod
     def from_row(cls, row: Any) -> Any:
-        if cls.__dict__.get("_row_fields") is None:
-            cls._row_fields = [(f.name, _kind(f.type)) for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        """The type from a row: a loader's plain row (read by key) or any object with the attributes."""
+        fields = cls.__dict__.get("_row_fields")
+        if fields is None:
+            fields = cls._row_fields = [(f.name, _kind(f.type)) for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
+        aliases = cls._row_aliases
+        # a Row's attribute lookup is a slow fallback; its mapping reads the same keys several times faster
+        source = row._mapping if isinstance(row, Row) else None
         values: dict[str, Any] = {}
-        for name, kind in cls._row_fields or []:
-            value = getattr(row, cls._row_aliases.get(name, name))
-            if value is not None:
+        for name, kind in fields:
+            attr = aliases.get(name, name)
+            value = source[attr] if source is not None else getattr(row, attr)
+            if value is not None and kind is not None:
                 if kind is float and isinstance(value, Decimal):
                     value = float(value)
                 elif kind is str and not isinstance(value, str):

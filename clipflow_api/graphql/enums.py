@@ -28,6 +28,8 @@ _DESCRIPTIONS: dict[type[Enum], str] = {
     e.SocialAccountStatus: "Whether a connected social account can be used.",
     e.PostStatus: "Where a post is on its way to the platform.",
     e.PostMediaType: "What a post carries.",
+    e.YouTubePrivacy: "Who sees a YouTube upload.",
+    e.TikTokPrivacyLevel: "Who sees a TikTok post (each account offers some of these).",
     e.SubscriptionStatus: "The state of a billing subscription.",
     e.BillingCycle: "How often a subscription is billed.",
     e.CommentSentiment: "The tone of a comment.",
@@ -57,6 +59,8 @@ Platform = e.Platform
 SocialAccountStatus = e.SocialAccountStatus
 PostStatus = e.PostStatus
 PostMediaType = e.PostMediaType
+YouTubePrivacy = e.YouTubePrivacy
+TikTokPrivacyLevel = e.TikTokPrivacyLevel
 SubscriptionStatus = e.SubscriptionStatus
 BillingCycle = e.BillingCycle
 CommentSentiment = e.CommentSentiment

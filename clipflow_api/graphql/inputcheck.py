@@ -114,6 +114,7 @@ def create_input_rule(variables: Mapping[str, Any] | None, operation_name: str |
     """A validation rule checking every coerced argument of the operation that will run."""
 
     class InputRule(ValidationRule):
+        per_request = True  # reads this request's variables: never cached with the document (schema.CachedDocuments)
         coerced: VariableValues | None = None
 
         def enter_document(self, node: DocumentNode, *_: Any) -> None:

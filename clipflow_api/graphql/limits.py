@@ -135,6 +135,8 @@ class _Walker:
 
 def create_cost_rule(max_cost: int, max_mutations: int, variables: Mapping[str, Any] | None) -> type[ValidationRule]:
     class QueryCostRule(ValidationRule):
+        per_request = True  # reads this request's variables: never cached with the document (schema.CachedDocuments)
+
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             schema = self.context.schema
             root = {

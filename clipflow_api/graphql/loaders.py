@@ -38,6 +38,7 @@ from .relay import (
     descending,
     empty_page,
     fetch_pages,
+    read_rows,
     row_select,
     to_connection,
 )
@@ -57,7 +58,7 @@ class Loader(DataLoader):
         # handed out to the cyclic garbage collector instead of freeing it as the request ends.
         del self.load_fn
 
-    def load_fn(self, keys: list[Any]) -> Any:  # type: ignore[override]
+    def load_fn(self, keys: list[Any]) -> Any:
         return self.batch_load(keys)
 
     async def batch_load(self, keys: list[Any]) -> Sequence[Any]:
@@ -82,7 +83,7 @@ class ByIdLoader(Loader):
         if not self.include_deleted:
             where += _not_deleted(self.model)
         async with self.ctx.session() as session:
-            rows = (await session.execute(row_select(self.model).where(*where))).all()
+            rows = await read_rows(session, row_select(self.model).where(*where))
         by_id = {r.id: r for r in rows}
         return [by_id.get(k) for k in keys]
 
@@ -100,7 +101,7 @@ class ListByKeyLoader(Loader):
         stmt = row_select(self.model).where(key.in_(keys), *_not_deleted(self.model), *self.visible())
         stmt = stmt.order_by(*(self.order_by or (self.model.id,)))
         async with self.ctx.session() as session:
-            rows = (await session.execute(stmt)).all()
+            rows = await read_rows(session, stmt)
         grouped: dict[Any, list[Any]] = defaultdict(list)
         attr = key.key
         for r in rows:

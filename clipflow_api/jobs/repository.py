@@ -31,6 +31,15 @@ async def latest_of_video(session: AsyncSession, video_id: uuid.UUID) -> Any:
     ).first()
 
 
+async def latest_of_post(session: AsyncSession, post_id: uuid.UUID, job_type: str) -> Job | None:
+    """The post's newest job of ``job_type`` (e.g. its media conform), or None."""
+    return (
+        await session.execute(
+            select(Job).where(Job.post_id == post_id, Job.type == job_type).order_by(Job.created_at.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+
+
 async def video_state(session: AsyncSession, video_id: uuid.UUID) -> Any:
     """The video's (id, status, processing_progress, error_message) unless missing or deleted, else None."""
     return (

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # registers its functions under them (clipflow_worker.settings).
 PROBE_VIDEO = "probe_video"
 PROCESS_VIDEO = "process_video"
+CONFORM_POST_MEDIA = "conform_post_media"
 PUBLISH_POST = "publish_post"  # not a jobs row: the post row is its state (publishing.queue)
 
 
@@ -47,6 +48,7 @@ class JobSpec:
 JOB_TYPES: dict[str, JobSpec] = {
     "video_probe": JobSpec(PROBE_VIDEO, MEDIA_QUEUE),
     "video_process": JobSpec(PROCESS_VIDEO, MEDIA_QUEUE),
+    "post_conform": JobSpec(CONFORM_POST_MEDIA, MEDIA_QUEUE),
 }
 
 

@@ -53,12 +53,6 @@ MAX_FOLDER_DEPTH = 100
 # --- shared checks ---------------------------------------------------------------------------
 
 
-def _require(principal: Principal, permission: str) -> uuid.UUID:
-    if principal.workspace_id is None or not principal.can(permission):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission to do this.")
-    return principal.workspace_id
-
-
 def _one_of(enum: type[E], value: Any, field: str, what: str) -> E:
     """``value`` as a member of ``enum``; INVALID naming the choices otherwise."""
     try:
@@ -146,7 +140,7 @@ async def import_video(session: AsyncSession, principal: Principal, data: VideoI
 
 async def process_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID, data: ClipOptions) -> tuple[Video, Job]:
     """Run the clip engine again on a stored video; refused while a job of it is pending or running."""
-    _require(principal, "video:write")
+    principal.require("video:write")
     options = data.job_input()
     video = await get_row(session, Video, video_id, "videoId")  # locked: concurrent requests queue here
     if not video.file_url.startswith(f"videos/{video.id}/"):
@@ -187,7 +181,7 @@ class VideoChanges:
 
 async def create_video(session: AsyncSession, principal: Principal, data: VideoNew) -> Video:
     """Record a video whose file is already in storage (nothing is processed)."""
-    workspace_id = _require(principal, "video:write")
+    workspace_id = principal.require("video:write")
     source_type = _one_of(VideoSourceType, data.source_type, "sourceType", "The source type")
     video = Video(
         workspace_id=workspace_id,
@@ -206,7 +200,7 @@ async def create_video(session: AsyncSession, principal: Principal, data: VideoN
 
 async def update_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID, data: VideoChanges) -> Video:
     """Change a video's title, description or tags."""
-    _require(principal, "video:write")
+    principal.require("video:write")
     video = await get_row(session, Video, video_id)
     changes: dict[str, Any] = {}
     if given(data.title):
@@ -224,7 +218,7 @@ async def update_video(session: AsyncSession, principal: Principal, video_id: uu
 
 async def delete_video(session: AsyncSession, principal: Principal, video_id: uuid.UUID) -> Video:
     """Soft-delete a video: it leaves every list; its files stay until cleanup."""
-    _require(principal, "video:delete")
+    principal.require("video:delete")
     video = await get_row(session, Video, video_id)
     video.deleted_at = clock.now()
     await refreshed(session, video)
@@ -253,7 +247,7 @@ def _millis(value: float) -> Decimal:
 
 async def update_clip(session: AsyncSession, principal: Principal, clip_id: uuid.UUID, data: ClipChanges) -> Clip:
     """Change a clip's title, description, timing (within its video) or caption style; a generated clip becomes edited."""
-    _require(principal, "clip:write")
+    principal.require("clip:write")
     clip = await get_row(session, Clip, clip_id)
     changes: dict[str, Any] = {}
     if given(data.title):
@@ -288,7 +282,7 @@ async def update_clip(session: AsyncSession, principal: Principal, clip_id: uuid
 
 async def approve_clip(session: AsyncSession, principal: Principal, clip_id: uuid.UUID) -> Clip:
     """Approve a clip for publishing (a published clip stays as it is)."""
-    _require(principal, "clip:approve")
+    principal.require("clip:approve")
     clip = await get_row(session, Clip, clip_id)
     if clip.status == ClipStatus.PUBLISHED:
         raise Conflict(ErrorCode.INVALID, "A published clip cannot be re-approved.", "id")
@@ -302,7 +296,7 @@ async def approve_clip(session: AsyncSession, principal: Principal, clip_id: uui
 
 async def reject_clip(session: AsyncSession, principal: Principal, clip_id: uuid.UUID, reason: str | None = None) -> Clip:
     """Reject a clip, saying why (a published clip stays as it is)."""
-    _require(principal, "clip:approve")
+    principal.require("clip:approve")
     clip = await get_row(session, Clip, clip_id)
     if clip.status == ClipStatus.PUBLISHED:
         raise Conflict(ErrorCode.INVALID, "A published clip cannot be rejected.", "id")
@@ -357,7 +351,7 @@ def check_caption_words(words: Sequence[CaptionWord], clip_length: float) -> lis
 
 async def update_caption(session: AsyncSession, principal: Principal, caption_id: uuid.UUID, data: CaptionChanges) -> Caption:
     """Change a caption track's words (in order, not overlapping, within the clip) or its look."""
-    _require(principal, "caption:write")
+    principal.require("caption:write")
     caption = await get_row(session, Caption, caption_id)
     changes: dict[str, Any] = {}
     if given(data.words) and data.words is not None:
@@ -412,7 +406,7 @@ async def create_file_upload(
     purpose = files.PURPOSES.get(data.purpose)
     if purpose is None:
         raise ValidationError(ErrorCode.INVALID, "Unknown purpose.", "purpose")
-    workspace_id = _require(principal, purpose.permission)
+    workspace_id = principal.require(purpose.permission)
     filename = require_text(data.filename, "filename", max_length=255)
     content_type = (data.content_type or "").strip().lower()
     if not files.valid_content_type(content_type) or not purpose.allows(content_type):
@@ -502,7 +496,7 @@ def _audit_details(changes: dict[str, Any]) -> dict[str, Any]:
 
 async def create_brand_kit(session: AsyncSession, principal: Principal, data: BrandKitFields, *, storage: Any) -> BrandKit:
     """Create a brand kit (a plan feature); a new default kit takes over from the old one."""
-    workspace_id = _require(principal, "brand_kit:write")
+    workspace_id = principal.require("brand_kit:write")
     await require_feature(session, workspace_id, "brand_kit")
     changes = await _brand_kit_changes(storage, principal, data)
     if "name" not in changes:
@@ -519,7 +513,7 @@ async def update_brand_kit(
     session: AsyncSession, principal: Principal, kit_id: uuid.UUID, data: BrandKitFields, *, storage: Any
 ) -> BrandKit:
     """Change a brand kit (a plan feature); making it the default unmarks the old default."""
-    workspace_id = _require(principal, "brand_kit:write")
+    workspace_id = principal.require("brand_kit:write")
     await require_feature(session, workspace_id, "brand_kit")
     kit = await get_row(session, BrandKit, kit_id)
     changes = await _brand_kit_changes(storage, principal, data)
@@ -534,7 +528,7 @@ async def update_brand_kit(
 
 async def delete_brand_kit(session: AsyncSession, principal: Principal, kit_id: uuid.UUID) -> BrandKit:
     """Delete a brand kit; returns its last state."""
-    _require(principal, "brand_kit:write")
+    principal.require("brand_kit:write")
     kit = await get_row(session, BrandKit, kit_id)
     await delete_row(session, kit)
     await _record(session, principal, "brand_kit.delete", kit, {"name": kit.name})
@@ -556,7 +550,7 @@ class AssetNew:
 
 async def create_asset(session: AsyncSession, principal: Principal, data: AssetNew, *, storage: Any) -> Asset:
     """Add an asset whose file the workspace uploaded."""
-    workspace_id = _require(principal, "asset:write")
+    workspace_id = principal.require("asset:write")
     type_ = _one_of(AssetType, data.type, "type", "Type")
     key, size = await check_workspace_file(storage, principal, require_text(data.file_url, "fileUrl", max_length=2000), "fileUrl")
     asset = Asset(
@@ -576,7 +570,7 @@ async def create_asset(session: AsyncSession, principal: Principal, data: AssetN
 
 async def delete_asset(session: AsyncSession, principal: Principal, asset_id: uuid.UUID) -> Asset:
     """Delete one of the workspace's assets; system assets (shared by every workspace) are refused."""
-    _require(principal, "asset:write")
+    principal.require("asset:write")
     asset = await get_row(session, Asset, asset_id, lock=False)
     if asset.workspace_id is None:
         raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "System assets cannot be deleted.", "id")
@@ -630,7 +624,7 @@ async def _folder_changes(session: AsyncSession, folder: MediaFolder, data: Fold
 
 async def create_folder(session: AsyncSession, principal: Principal, data: FolderFields) -> MediaFolder:
     """Create a media folder owned by the principal."""
-    workspace_id = _require(principal, "media:write")
+    workspace_id = principal.require("media:write")
     folder = MediaFolder(workspace_id=workspace_id, user_id=principal.user_id)
     if not given(data.name):
         raise ValidationError(ErrorCode.REQUIRED, "This field is required.", "name")
@@ -643,7 +637,7 @@ async def create_folder(session: AsyncSession, principal: Principal, data: Folde
 
 async def update_folder(session: AsyncSession, principal: Principal, folder_id: uuid.UUID, data: FolderFields) -> MediaFolder:
     """Rename, describe, recolor, share or move a folder (never into itself or below itself)."""
-    _require(principal, "media:write")
+    principal.require("media:write")
     folder = await get_row(session, MediaFolder, folder_id)
     changes = await _folder_changes(session, folder, data)
     for name, value in changes.items():
@@ -655,7 +649,7 @@ async def update_folder(session: AsyncSession, principal: Principal, folder_id: 
 
 async def delete_folder(session: AsyncSession, principal: Principal, folder_id: uuid.UUID) -> MediaFolder:
     """Delete a folder with its sub-folders; files and videos in them stay, without a folder."""
-    _require(principal, "media:write")
+    principal.require("media:write")
     folder = await get_row(session, MediaFolder, folder_id)
     await delete_row(session, folder)
     await _record(session, principal, "media_folder.delete", folder, {"name": folder.name})
@@ -701,7 +695,7 @@ async def create_user_media(
     session: AsyncSession, principal: Principal, data: UserMediaNew, *, storage: Any, storage_provider: str
 ) -> UserMedia:
     """Add a file the workspace uploaded to the media library."""
-    workspace_id = _require(principal, "media:write")
+    workspace_id = principal.require("media:write")
     media_type = _one_of(UserMediaType, data.media_type, "mediaType", "Media type")
     if data.file_size < 0:
         raise ValidationError(ErrorCode.INVALID, "The size cannot be negative.", "fileSize")
@@ -728,7 +722,7 @@ async def update_user_media(
     session: AsyncSession, principal: Principal, media_id: uuid.UUID, data: UserMediaFields
 ) -> UserMedia:
     """Change a library file's name, description, tags, dimensions or folder."""
-    _require(principal, "media:write")
+    principal.require("media:write")
     media = await get_row(session, UserMedia, media_id)
     changes = await _user_media_changes(session, data)
     for name, value in changes.items():
@@ -741,7 +735,7 @@ async def update_user_media(
 
 async def delete_user_media(session: AsyncSession, principal: Principal, media_id: uuid.UUID) -> UserMedia:
     """Remove a file from the media library; returns its last state."""
-    _require(principal, "media:write")
+    principal.require("media:write")
     media = await get_row(session, UserMedia, media_id)
     await delete_row(session, media)
     await _record(session, principal, "user_media.delete", media, {"name": media.original_name})

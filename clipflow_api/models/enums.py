@@ -142,6 +142,23 @@ class PostMediaType(StrEnum):
     CAROUSEL = "carousel"
 
 
+class YouTubePrivacy(StrEnum):
+    """Who sees a YouTube upload (the API's privacyStatus)."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+
+
+class TikTokPrivacyLevel(StrEnum):
+    """Who sees a TikTok post (the API's privacy_level; an account offers some of them: creator_info)."""
+
+    PUBLIC_TO_EVERYONE = "PUBLIC_TO_EVERYONE"
+    MUTUAL_FOLLOW_FRIENDS = "MUTUAL_FOLLOW_FRIENDS"
+    FOLLOWER_OF_CREATOR = "FOLLOWER_OF_CREATOR"
+    SELF_ONLY = "SELF_ONLY"
+
+
 class SubscriptionStatus(StrEnum):
     ACTIVE = "active"
     TRIALING = "trialing"

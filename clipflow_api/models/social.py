@@ -48,6 +48,7 @@ class SocialAccount(Base):
         UniqueConstraint("workspace_id", "platform", "platform_user_id"),
         Index("idx_social_accounts_workspace", "workspace_id"),
         Index("idx_social_accounts_platform", "platform"),
+        Index("idx_social_accounts_token_expiry", "token_expires_at", postgresql_where=text("status = 'active'")),
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit, clock
 from ..auth.principal import Principal
-from ..errors import Conflict, ErrorCode, NotFound, PermissionDenied, ValidationError
+from ..errors import Conflict, ErrorCode, NotFound, ValidationError
 from ..models import Project, TimelineElement
 from ..models.enums import ProjectStatus, TimelineElementType
 from ..validation import UNSET, check_text, given, require_text
@@ -100,13 +100,6 @@ class TimelineElementChanges:
 
 
 # -- shared checks ---------------------------------------------------------------------------
-
-
-def _writer(principal: Principal) -> uuid.UUID:
-    """The workspace the principal may change projects in."""
-    if principal.workspace_id is None or not principal.can("project:write"):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "You need the project:write permission in this workspace.")
-    return principal.workspace_id
 
 
 def _one_of(cls: type[E], value: Any, field: str, what: str) -> str:
@@ -197,7 +190,7 @@ async def _project_values(
 
 async def create_project(session: AsyncSession, principal: Principal, data: ProjectChanges) -> Project:
     """Create a project in the principal's workspace, with one canvas in its format."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     values, recorded = await _project_values(session, workspace_id, data, set(), creating=True)
     canvas_id = secrets.token_hex(6)
     values["active_canvas_id"] = canvas_id  # the new canvas is the one open in the editor
@@ -217,7 +210,7 @@ async def create_project(session: AsyncSession, principal: Principal, data: Proj
 
 async def update_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID, changes: ProjectChanges) -> Project:
     """Change a project's fields."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "id")
     values, recorded = await _project_values(session, workspace_id, changes, _canvas_ids(project), creating=False)
     for key, value in values.items():
@@ -230,7 +223,7 @@ async def update_project(session: AsyncSession, principal: Principal, project_id
 
 async def delete_project(session: AsyncSession, principal: Principal, project_id: uuid.UUID) -> Project:
     """Delete a project with its timeline, exports and history; returns its last state."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "id")
     await repository.delete_one(session, project)
     await _audit(session, principal, "project.delete", project, {"name": project.name})
@@ -255,7 +248,7 @@ async def _canvas_json(session: AsyncSession, changes: CanvasChanges, base: dict
 
 async def add_canvas(session: AsyncSession, principal: Principal, project_id: uuid.UUID, canvas: CanvasChanges) -> Project:
     """Add a canvas to a project (in the project's format unless another is given)."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "project_id")
     canvases = list(project.canvases or [])
     if len(canvases) >= MAX_CANVASES:
@@ -277,7 +270,7 @@ async def update_canvas(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID, canvas_id: str, changes: CanvasChanges
 ) -> Project:
     """Change one canvas of a project: rename it, merge settings, switch its format."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "project_id")
     canvases = list(project.canvases or [])
     index = next((i for i, c in enumerate(canvases) if c.get("id") == canvas_id), None)
@@ -293,7 +286,7 @@ async def update_canvas(
 
 async def remove_canvas(session: AsyncSession, principal: Principal, project_id: uuid.UUID, canvas_id: str) -> Project:
     """Remove a canvas and its timeline elements; the last canvas stays."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "project_id")
     canvases = [c for c in (project.canvases or []) if c.get("id") != canvas_id]
     if len(canvases) == len(project.canvases or []):
@@ -355,7 +348,7 @@ async def create_timeline_element(
     session: AsyncSession, principal: Principal, project_id: uuid.UUID, data: TimelineElementChanges
 ) -> TimelineElement:
     """Add an element to one canvas of a project's timeline."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     project = await _project(session, workspace_id, project_id, "project_id")
     if data.canvas_id not in _canvas_ids(project):
         raise NotFound(ErrorCode.NOT_FOUND, NO_SUCH_CANVAS, "canvas_id")
@@ -378,7 +371,7 @@ async def update_timeline_element(
     session: AsyncSession, principal: Principal, element_id: uuid.UUID, changes: TimelineElementChanges
 ) -> TimelineElement:
     """Change an element; a synced one passes its content changes to the rest of its sync group."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     element = await _element(session, workspace_id, element_id)
     move_to = changes.canvas_id if given(changes.canvas_id) and changes.canvas_id is not None else element.canvas_id
     if move_to != element.canvas_id:
@@ -406,7 +399,7 @@ async def update_timeline_element(
 
 async def delete_timeline_element(session: AsyncSession, principal: Principal, element_id: uuid.UUID) -> TimelineElement:
     """Remove an element from the timeline; returns its last state."""
-    workspace_id = _writer(principal)
+    workspace_id = principal.require("project:write")
     element = await _element(session, workspace_id, element_id)
     await repository.delete_one(session, element)
     await _audit(session, principal, "timeline_element.delete", element, {"name": element.name})

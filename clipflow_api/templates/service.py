@@ -49,12 +49,6 @@ class TemplateChanges:
     is_public: bool | None = UNSET  # None leaves it as it is
 
 
-def _require(principal: Principal, permission: str) -> uuid.UUID:
-    if principal.workspace_id is None or not principal.can(permission):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission in this workspace.")
-    return principal.workspace_id
-
-
 def _checked(changes: TemplateChanges) -> dict[str, Any]:
     """The column values ``changes`` asks for, checked (ValidationError naming the field)."""
     values: dict[str, Any] = {}
@@ -116,7 +110,7 @@ async def _own_template(session: AsyncSession, workspace_id: uuid.UUID, template
 
 async def create_template(session: AsyncSession, principal: Principal, data: TemplateChanges) -> Template:
     """Create a template in the principal's workspace (``name`` and ``template_data`` required)."""
-    workspace_id = _require(principal, WRITE_PERMISSION)
+    workspace_id = principal.require(WRITE_PERMISSION)
     if not given(data.name):
         raise ValidationError(ErrorCode.REQUIRED, "This field is required.", "name")
     if not given(data.template_data):
@@ -141,7 +135,7 @@ async def update_template(
     session: AsyncSession, principal: Principal, template_id: uuid.UUID, changes: TemplateChanges
 ) -> Template:
     """Change one of the principal's workspace's templates."""
-    workspace_id = _require(principal, WRITE_PERMISSION)
+    workspace_id = principal.require(WRITE_PERMISSION)
     template = await _own_template(session, workspace_id, template_id)
     values = _checked(changes)
     _check_sharing(principal, values, currently_public=bool(template.is_public))
@@ -157,7 +151,7 @@ async def update_template(
 
 async def delete_template(session: AsyncSession, principal: Principal, template_id: uuid.UUID) -> Template:
     """Delete one of the principal's workspace's templates; returns it as it was."""
-    workspace_id = _require(principal, WRITE_PERMISSION)
+    workspace_id = principal.require(WRITE_PERMISSION)
     template = await _own_template(session, workspace_id, template_id)
     await repository.delete_template(session, template)
     await audit.record(

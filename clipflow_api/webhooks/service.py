@@ -29,7 +29,7 @@ from ..auth.principal import Principal
 from ..billing.plans import require_feature
 from ..config import Settings, get_settings
 from ..crypto import encrypt_token
-from ..errors import ErrorCode, PermissionDenied, ValidationError
+from ..errors import ErrorCode, ValidationError
 from ..models import Webhook
 from ..processing.importer import is_public_address
 from ..validation import UNSET, check_list, given, require_text
@@ -115,17 +115,11 @@ def check_events(events: list[str] | None) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
-def _require(principal: Principal) -> uuid.UUID:
-    if principal.workspace_id is None or not principal.can(PERMISSION):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {PERMISSION} permission in this workspace.")
-    return principal.workspace_id
-
-
 async def create_webhook(
     session: AsyncSession, principal: Principal, data: WebhookInput, *, settings: Settings | None = None
 ) -> tuple[Webhook, str]:
     """Add a webhook to the principal's workspace; returns it and its signing secret (shown once)."""
-    workspace_id = _require(principal)
+    workspace_id = principal.require(PERMISSION)
     await require_feature(session, workspace_id, PLAN_FEATURE)
     settings = settings or get_settings()
     url, events = check_url(data.url, settings), check_events(data.events)
@@ -146,7 +140,7 @@ async def update_webhook(
     *, settings: Settings | None = None,
 ) -> tuple[Webhook, str | None]:
     """Change a webhook; switching it back on clears its failure count. Returns it and a new secret when rotated."""
-    _require(principal)
+    principal.require(PERMISSION)
     settings = settings or get_settings()
     url = check_url(changes.url, settings) if given(changes.url) and changes.url is not None else None
     events = check_events(changes.events) if given(changes.events) and changes.events is not None else None
@@ -172,7 +166,7 @@ async def update_webhook(
 
 async def delete_webhook(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> Webhook:
     """Delete a webhook and its delivery log; returns its last state."""
-    _require(principal)
+    principal.require(PERMISSION)
     row = await repository.get_for_update(session, webhook_id)
     await repository.delete(session, row)
     await audit.record(

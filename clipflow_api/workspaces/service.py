@@ -87,12 +87,6 @@ def _check_role(role: str, *, field: str = "role") -> str:
     return role
 
 
-def _require(principal: Principal, permission: str) -> uuid.UUID:
-    if principal.workspace_id is None or not principal.can(permission):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission in this workspace.")
-    return principal.workspace_id
-
-
 async def create_workspace(
     session: AsyncSession, *, owner_id: uuid.UUID | None, name: str, slug: str | None = None
 ) -> Workspace:
@@ -140,7 +134,7 @@ async def create_workspace(
 
 async def invite(session: AsyncSession, principal: Principal, *, email: str, role: str) -> tuple[Invitation, str]:
     """Invite an email address to the principal's workspace; returns the invitation and its emailed token."""
-    workspace_id = _require(principal, "member:invite")
+    workspace_id = principal.require("member:invite")
     email = normalize_email(email)
     _check_role(role)
     if role == Role.OWNER:
@@ -272,7 +266,7 @@ async def _keep_an_owner(session: AsyncSession, workspace_id: uuid.UUID) -> None
 
 async def change_role(session: AsyncSession, principal: Principal, *, member_id: uuid.UUID, role: str) -> TeamMember:
     """Give a member another role; owners are made and unmade by owners only, and never the last one."""
-    workspace_id = _require(principal, "member:manage")
+    workspace_id = principal.require("member:manage")
     _check_role(role)
     async with acting_as(session, workspace_id=workspace_id, user_id=principal.user_id):
         member = await _active_member(session, workspace_id, member_id)
@@ -309,7 +303,7 @@ async def set_custom_permissions(
     revoke: list[str] | None = None,
 ) -> TeamMember:
     """Adjust one member's permissions beyond their role (empty lists clear the override)."""
-    workspace_id = _require(principal, "member:manage")
+    workspace_id = principal.require("member:manage")
     custom = validate_custom_permissions({"grant": list(grant or []), "revoke": list(revoke or [])})
     if custom is not None:
         beyond = [p for p in custom["grant"] if not principal.can(p)]

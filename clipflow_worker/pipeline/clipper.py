@@ -24,6 +24,8 @@ from .render import render_clip_variants
 from .select import SelectionConfig, key_moments, select_clips, video_topics
 from .subtitles import build_cues, write_srt, write_vtt
 from .transcribe import NoSpeechError, get_engine
+from clipflow_api.models.enums import CaptionStyle
+
 from .types import FORMATS, BrandKit, ClipCandidate, MediaError, MediaInfo, Transcript
 
 # (step, start %, end %) of the whole job; render takes the rest, split across clips.
@@ -45,7 +47,7 @@ def no_step_progress(_step: str, _percent: int, _message: str) -> None:
 
 @dataclass(frozen=True)
 class ClipOptions:
-    style: str = "hormozi"
+    style: str = CaptionStyle.HORMOZI
     max_clips: int = 5
     min_duration: float = 15.0
     max_duration: float = 60.0

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import av
 
+# The pure part is shared with the API (publishing checks): one list of playlist-like formats.
+from clipflow_api.media.probe import REFERENCING_FORMATS
+from clipflow_api.media.probe import container_duration as _duration
+from clipflow_api.media.probe import is_cover_art as _is_cover_art
+
 from .types import MediaError, MediaInfo
 
-# Containers that can reference other files or URLs: never opened, whatever the extension.
-REFERENCING_FORMATS = {"concat", "hls", "applehttp", "dash", "m3u8", "ffconcat", "sdp", "rtsp", "tee", "image2"}
+__all__ = ["REFERENCING_FORMATS", "ProbeLimits", "probe_media"]
 
 
 @dataclass(frozen=True)
@@ -62,19 +66,6 @@ def probe_media(path: str | Path, limits: ProbeLimits = ProbeLimits()) -> MediaI
         )
     _check(info, limits)
     return info
-
-
-def _is_cover_art(stream: av.video.stream.VideoStream) -> bool:
-    return bool(stream.disposition & av.stream.Disposition.attached_pic) if hasattr(av.stream, "Disposition") else False
-
-
-def _duration(container: av.container.InputContainer, video, audio) -> float:
-    if container.duration:
-        return container.duration / av.time_base
-    for s in (video, audio):
-        if s is not None and s.duration and s.time_base:
-            return float(s.duration * s.time_base)
-    return 0.0
 
 
 def _rotation(container: av.container.InputContainer, stream) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from clipflow_api.models.enums import WatermarkPosition
+
 # A progress callback: fraction 0.0-1.0 of the current step, and a short message.
 ProgressFn = Callable[[float, str], None]
 
@@ -169,5 +171,5 @@ class BrandKit:
     heading_font: str | None = None
     body_font: str | None = None
     watermark_path: str | None = None  # local image file
-    watermark_position: str = "top-right"  # top-left, top-right, bottom-left, bottom-right, center
+    watermark_position: str = WatermarkPosition.TOP_RIGHT
     watermark_opacity: float = 0.8

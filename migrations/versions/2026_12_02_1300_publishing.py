@@ -12,6 +12,8 @@
   tenants (SECURITY DEFINER, executable by the worker role only): scheduled posts due within
   ``horizon_s`` seconds (respecting ``next_attempt_at``), and posts left ``publishing`` without
   a change for ``stale_s`` seconds (their worker died).
+- ``clipflow_due_token_refreshes(within_s, lim)``: the token refresh cron's window (same
+  rights): active accounts whose access token expires within ``within_s`` seconds.
 
 Revision ID: 0008
 Revises: 0007
@@ -32,6 +34,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DUE_POSTS = "clipflow_due_posts(integer, integer, integer)"
+DUE_TOKEN_REFRESHES = "clipflow_due_token_refreshes(integer, integer)"
 
 
 def upgrade() -> None:
@@ -86,14 +89,34 @@ def upgrade() -> None:
         $$
         """
     )
-    op.execute(f"REVOKE ALL ON FUNCTION {DUE_POSTS} FROM PUBLIC")
     op.execute(
-        f"DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION {DUE_POSTS} TO %I', "
-        "current_setting('clipflow.worker_role')); END $$"
+        """
+        CREATE FUNCTION clipflow_due_token_refreshes(within_s integer, lim integer)
+        RETURNS TABLE (id uuid, workspace_id uuid)
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+            SELECT a.id, a.workspace_id FROM social_accounts a
+            WHERE a.status = 'active' AND a.token_expires_at IS NOT NULL
+              AND a.token_expires_at <= now() + make_interval(secs => within_s)
+            ORDER BY a.token_expires_at
+            LIMIT lim
+        $$
+        """
     )
+    op.create_index(
+        "idx_social_accounts_token_expiry", "social_accounts", ["token_expires_at"],
+        postgresql_where=sa.text("status = 'active'"),
+    )
+    for function in (DUE_POSTS, DUE_TOKEN_REFRESHES):
+        op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+        op.execute(
+            f"DO $$ BEGIN EXECUTE format('GRANT EXECUTE ON FUNCTION {function} TO %I', "
+            "current_setting('clipflow.worker_role')); END $$"
+        )
 
 
 def downgrade() -> None:
+    op.drop_index("idx_social_accounts_token_expiry", table_name="social_accounts")
+    op.execute(f"DROP FUNCTION {DUE_TOKEN_REFRESHES}")
     op.execute(f"DROP FUNCTION {DUE_POSTS}")
     op.drop_index("idx_outbox_events_workspace", table_name="outbox_events")
     op.drop_index("idx_outbox_events_undelivered", table_name="outbox_events")

@@ -137,6 +137,30 @@ CASES: dict[str, Case] = {
     "webhookCreate": Case("webhook:manage", f'mutation {{ r: webhookCreate(input: {{url: "https://example.com/h", events: ["clip.generated"]}}) {{ secret webhook {{ id }} {ERR} }} }}', "webhook"),
     "webhookUpdate": Case("webhook:manage", f"mutation($id: ID!) {{ r: webhookUpdate(id: $id, input: {{isActive: false}}) {{ webhook {{ isActive }} {ERR} }} }}", "webhook", _id("webhook")),
     "webhookDelete": Case("webhook:manage", f"mutation($id: ID!) {{ r: webhookDelete(id: $id) {{ webhook {{ id }} {ERR} }} }}", "webhook", _id("webhook_delete")),
+    # social accounts (connecting only builds the consent URL; disconnect cannot read the builder's fake token, so
+    # nothing is sent to TikTok)
+    "socialAccountConnect": Case("social_account:manage", f"mutation {{ r: socialAccountConnect(platform: TIKTOK) {{ authorizationUrl {ERR} }} }}",
+                                 "authorizationUrl"),
+    # finishing stores what the callback parked for the caller (_park_connect: no platform is asked)
+    "socialAccountConnectComplete": Case("social_account:manage", "mutation($p: String!) { r: socialAccountConnectComplete(pendingId: $p) "
+                                         f"{{ socialAccount {{ status }} {ERR} }} }}", "socialAccount", lambda w: {"p": w["pending_connect"]}),
+    "socialAccountDisconnect": Case("social_account:manage", f"mutation($id: ID!) {{ r: socialAccountDisconnect(id: $id) {{ socialAccount {{ status }} {ERR} }} }}",
+                                    "socialAccount", _id("account_disconnect")),
+    # posts (Instagram: the sample video conforms as it is, so scheduling starts no conform job)
+    "postCreate": Case("post:write", 'mutation($c: ID!, $a: ID!) { r: postCreate(input: {clipId: $c, socialAccountIds: [$a], caption: "P"}) '
+                       f"{{ posts {{ id }} groupId {ERR} }} }}", "posts", lambda w: {"c": w["post_clip"], "a": w["post_account"]}),
+    "postUpdate": Case("post:write", f'mutation($id: ID!) {{ r: postUpdate(id: $id, input: {{caption: "E"}}) {{ post {{ caption }} {ERR} }} }}', "post",
+                       _id("post_draft")),
+    "postSchedule": Case("post:schedule", f"mutation($id: ID!, $at: DateTime!) {{ r: postSchedule(id: $id, at: $at) {{ post {{ status }} {ERR} }} }}",
+                         "post", lambda w: {"id": w["post_to_schedule"], "at": w["post_at"]}),
+    "postPublishNow": Case("post:schedule", f"mutation($id: ID!) {{ r: postPublishNow(id: $id) {{ post {{ status }} {ERR} }} }}", "post", _id("post_now")),
+    "postReschedule": Case("post:schedule", f"mutation($id: ID!, $at: DateTime!) {{ r: postReschedule(id: $id, at: $at) {{ post {{ status }} {ERR} }} }}",
+                           "post", lambda w: {"id": w["post_scheduled"], "at": w["post_at"]}),
+    "postCancel": Case("post:schedule", f"mutation($id: ID!) {{ r: postCancel(id: $id) {{ post {{ status }} {ERR} }} }}", "post", _id("post_cancel")),
+    "postRetry": Case("post:schedule", f"mutation($id: ID!) {{ r: postRetry(id: $id) {{ post {{ status }} {ERR} }} }}", "post", _id("post_failed")),
+    "postApprove": Case("post:approve", f"mutation($id: ID!) {{ r: postApprove(id: $id) {{ post {{ status }} {ERR} }} }}", "post", _id("post_pending")),
+    "postReject": Case("post:approve", f'mutation($id: ID!) {{ r: postReject(id: $id, comment: "no") {{ post {{ status }} {ERR} }} }}', "post",
+                       _id("post_reject")),
     "featureFlagCreate": Case("feature_flag:admin", f'mutation {{ r: featureFlagCreate(input: {{name: "never"}}) {{ featureFlag {{ id }} {ERR} }} }}', "featureFlag"),
     "featureFlagUpdate": Case("feature_flag:admin", f"mutation($id: ID!) {{ r: featureFlagUpdate(id: $id, input: {{isEnabled: true}}) {{ featureFlag {{ id }} {ERR} }} }}",
                               "featureFlag", _id("flag")),
@@ -262,6 +286,27 @@ CHANGES: dict[str, tuple[Change, ...]] = {
                       audit("webhook.create")),
     "webhookUpdate": (upd("webhooks", "webhook", "is_active", is_active=False), audit("webhook.update")),
     "webhookDelete": (gone("webhooks", "webhook_delete"), audit("webhook.delete")),
+    "socialAccountConnect": (),  # the pending connect lives in Redis until the platform calls back
+    "socialAccountConnectComplete": (ins("social_accounts", **_in_ws(platform="youtube", status="active", username="@parked")),
+                                     audit("social_account.connect")),
+    "socialAccountDisconnect": (upd("social_accounts", "account_disconnect", "status", "access_token", status="disconnected",
+                                    access_token=""), audit("social_account.disconnect")),
+    "postCreate": (ins("posts", **_in_ws(clip_id=W("post_clip"), social_account_id=W("post_account"), status="draft", caption="P",
+                                         created_by=W("caller"))), audit("post.create")),
+    "postUpdate": (upd("posts", "post_draft", "caption", caption="E"), audit("post.update")),
+    "postSchedule": (upd("posts", "post_to_schedule", "status", "scheduled_at", status="scheduled"),
+                     ins("outbox_events", **_in_ws(type="post.scheduled")), audit("post.schedule")),
+    "postPublishNow": (upd("posts", "post_now", "status", "scheduled_at", status="scheduled"),
+                       ins("outbox_events", **_in_ws(type="post.scheduled")), audit("post.publish_now")),
+    "postReschedule": (upd("posts", "post_scheduled", "scheduled_at"), ins("outbox_events", **_in_ws(type="post.scheduled")),
+                       audit("post.reschedule")),
+    "postCancel": (upd("posts", "post_cancel", "status", status="cancelled"), audit("post.cancel")),
+    "postRetry": (upd("posts", "post_failed", "status", "scheduled_at", "publish_error", status="scheduled", publish_error=None),
+                  ins("outbox_events", **_in_ws(type="post.scheduled")), audit("post.retry")),
+    "postApprove": (upd("posts", "post_pending", "status", "approved_by", "approved_at", status="scheduled", approved_by=W("caller")),
+                    ins("outbox_events", **_in_ws(type="post.scheduled")), audit("post.approve")),
+    "postReject": (upd("posts", "post_reject", "status", "approval_comment", status="rejected", approval_comment="no"),
+                   audit("post.reject")),
     # platform staff only (no workspace role holds feature_flag:admin): test_platform_staff_run_the_staff_mutations
     "featureFlagCreate": (ins("feature_flags", name="never", created_by=W("caller")), audit("feature_flag.create")),
     "featureFlagUpdate": (upd("feature_flags", "flag", "is_enabled", is_enabled=True), audit("feature_flag.update")),
@@ -345,6 +390,7 @@ async def _world(db: Any, role: str, domain: str) -> World:
     db.add(Job(workspace_id=ws.id, type="video_process", video_id=video_process.id, status="completed"))
     clips = [await builders.clip(db, video, i) for i in range(3)]
     caption = await builders.caption(db, clips[0])
+    account_disconnect = await builders.social_account(db, ws)
     rows = {
         "brand_kit": BrandKit(workspace_id=ws.id, name="Kit"), "brand_kit_delete": BrandKit(workspace_id=ws.id, name="Old"),
         "asset": Asset(workspace_id=ws.id, name="A", type="audio", file_url="a.mp3"),
@@ -395,7 +441,7 @@ async def _world(db: Any, role: str, domain: str) -> World:
         "folder_delete": ("MediaFolder",), "media": ("UserMedia",), "media_delete": ("UserMedia",), "template": ("Template",),
         "template_delete": ("Template",), "project": ("Project",), "project_delete": ("Project",),
         "element": ("TimelineElement",), "element_delete": ("TimelineElement",), "webhook": ("Webhook",),
-        "webhook_delete": ("Webhook",), "api_key": ("ApiKey",),
+        "webhook_delete": ("Webhook",), "api_key": ("ApiKey",), "account_disconnect": ("SocialAccount", account_disconnect),
     }
     for key, spec in names.items():
         row = spec[1] if len(spec) > 1 else rows[key]
@@ -415,7 +461,7 @@ async def _world(db: Any, role: str, domain: str) -> World:
     await db.commit()
     w.refs = {key: str(row.id) for key, row in {**rows, "video": video, "video_delete": video_delete,
               "video_process": video_process, "clip": clips[0], "clip_approve": clips[1], "clip_reject": clips[2],
-              "caption": caption, "flag": w.flag, "workspace": ws, "other_workspace": other, "caller": caller,
+              "caption": caption, "account_disconnect": account_disconnect, "flag": w.flag, "workspace": ws, "other_workspace": other, "caller": caller,
               "verify_user": verify_user, "reset_user": reset_user, "request_user": request_user,
               "member_x": members[member_x.id], "member_y": members[member_y.id], "invitation": invitation,
               "verify_row": verify_row, "reset_row": reset_row}.items()}
@@ -426,7 +472,51 @@ async def _world(db: Any, role: str, domain: str) -> World:
         "reset_request_identifier": f"password-reset:{request_user.id}:",
         "logout_session": str(await db.scalar(select(UserSession.id).where(UserSession.token_hash == hash_token(w.tokens["logout"])))),
     }
+    await _posting_world(db, w, ws)
     return w
+
+
+async def _park_connect(api: Api, w: World) -> str:
+    """A YouTube consent that came back for the caller, parked as the callback parks it: its pending id."""
+    from clipflow_api.models.enums import Platform
+    from clipflow_api.publishing import accounts, oauth
+
+    started = accounts.PendingConnect(Platform.YOUTUBE, uuid.UUID(w.refs["caller"]), w.ids["workspace"].id, None,
+                                      datetime.now(UTC) + timedelta(minutes=10))
+    profile = oauth.Profile(platform_user_id=uuid.uuid4().hex, username="@parked", display_name="Parked", avatar_url=None,
+                            account_type="creator", follower_count=1)
+    return await accounts.park(api.app.state.redis, started, oauth.TokenSet("access", "refresh"), profile, api.app.state.settings)
+
+
+async def _posting_world(db: Any, w: World, ws: Any) -> None:
+    """An Instagram account, a clip whose 9:16 rendering (the sample: Instagram takes it) is stored, and a post per
+    post mutation in the state it acts on."""
+    from clipflow_api.models import Post, SocialAccount
+
+    key = f"clips/{uuid.uuid4()}/9x16.mp4"
+    await asyncio.to_thread(get_storage().put_file, key, SAMPLE_PATH)
+    video = await builders.video(db, ws)
+    clip = await builders.clip(db, video, 0, file_urls={"9:16": key})
+    account = SocialAccount(workspace_id=ws.id, platform="instagram", platform_user_id=uuid.uuid4().hex, username="ig", access_token="x")
+    db.add(account)
+    await db.flush()
+    soon = datetime.now(UTC) + timedelta(days=1)
+    states = {
+        "post_draft": {"status": "draft"}, "post_to_schedule": {"status": "draft"}, "post_now": {"status": "draft"},
+        "post_scheduled": {"status": "scheduled", "scheduled_at": soon}, "post_cancel": {"status": "scheduled", "scheduled_at": soon},
+        "post_failed": {"status": "failed", "scheduled_at": soon - timedelta(days=2), "publish_error": "Instagram refused it."},
+        "post_pending": {"status": "pending_approval", "scheduled_at": soon},
+        "post_reject": {"status": "pending_approval", "scheduled_at": soon},
+    }
+    posts = {name: Post(workspace_id=ws.id, social_account_id=account.id, clip_id=clip.id, media_urls=[key], media_type="video",
+                        created_by=ws.owner_id, **values) for name, values in states.items()}
+    db.add_all(posts.values())
+    await db.commit()
+    w.ids |= {name: gid("Post", post.id) for name, post in posts.items()}
+    w.ids |= {"post_clip": gid("Clip", clip.id), "post_account": gid("SocialAccount", account.id),
+              "post_at": (soon + timedelta(days=1)).isoformat()}
+    w.refs |= {name: str(post.id) for name, post in posts.items()}
+    w.refs |= {"post_clip": str(clip.id), "post_account": str(account.id)}
 
 
 _TABLES = sorted(t.name for t in Base.metadata.sorted_tables)
@@ -519,6 +609,7 @@ async def test_role_against_every_mutation(api: Api, committed, user_domain: str
     assert set(CASES) == _schema_mutations()
     # given a workspace with a target for every mutation, and a member with ``role``
     w = await _world(committed, role, user_domain)
+    w.ids["pending_connect"] = await _park_connect(api, w)
     held = ROLE_PERMISSIONS[role]
     try:
         outcomes = {name: await _call(api, committed, w, name, case.permission is None or case.permission in held)

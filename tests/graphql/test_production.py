@@ -37,7 +37,7 @@ async def caller(committed):  # noqa: ANN001, ANN201
 
 
 def _explode(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clipflow_api.graphql.media.mutations import processing
+    from clipflow_api.media.service import processing
     from clipflow_api.graphql.workspaces.loaders import WorkspaceByIdLoader
 
     async def broken_load(self, keys):  # noqa: ANN001, ANN202

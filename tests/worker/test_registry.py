@@ -40,10 +40,11 @@ def test_each_queue_has_one_worker_and_names_are_unique() -> None:
 
 
 def test_the_registry_today() -> None:
-    # given the product's job types, the media queue runs exactly the two video functions
+    # given the product's job types, the media queue runs the two video functions and the post conform
     assert _registered() == {
-        "clipflow:media": {"probe_video", "process_video"}, "clipflow:publish": set(), "clipflow:webhooks": set()
+        "clipflow:media": {"probe_video", "process_video", "conform_post_media"}, "clipflow:publish": {"publish_post"}, "clipflow:webhooks": set()
     }
     assert {t: (s.function, s.queue) for t, s in JOB_TYPES.items()} == {
-        "video_probe": ("probe_video", "clipflow:media"), "video_process": ("process_video", "clipflow:media")
+        "video_probe": ("probe_video", "clipflow:media"), "video_process": ("process_video", "clipflow:media"),
+        "post_conform": ("conform_post_media", "clipflow:media"),
     }

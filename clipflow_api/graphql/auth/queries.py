@@ -81,7 +81,7 @@ class AccountQueries:
         p = info.context.principal
         if p.user_id is None:  # not signed in
             return None
-        return Viewer(user_id=p.user_id, role=p.role, permissions=sorted(p.permissions))
+        return Viewer(user_id=p.user_id, role=Role(p.role) if p.role else None, permissions=sorted(p.permissions))
 
 
 from ..billing.loaders import SubscriptionsByUserIdLoader  # noqa: E402

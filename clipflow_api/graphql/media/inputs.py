@@ -133,10 +133,6 @@ class MediaFolderCreateInput(MediaFolderInput):
 @strawberry.input(description="Changes to a library media item: fields left out keep their value.")
 class UserMediaInput:
     original_name: str | None = strawberry.field(default=strawberry.UNSET, description="The file's name as uploaded.")
-    mime_type: str | None = strawberry.field(default=strawberry.UNSET, description="MIME type.")
-    file_size: int | None = strawberry.field(default=strawberry.UNSET, description="Size in bytes.", metadata=bounds(0, 2**31 - 1))
-    storage_key: str | None = strawberry.field(default=strawberry.UNSET, description="Storage key.")
-    media_type: UserMediaType | None = strawberry.field(default=strawberry.UNSET, description="The kind of file.")
     description: str | None = strawberry.field(default=strawberry.UNSET, description="Description.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels (at most 50).")
     folder_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Folder (null: none).")

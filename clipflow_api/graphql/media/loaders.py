@@ -124,7 +124,8 @@ class _ClipList(ConnectionByKeyLoader):
         return super().base(query).where(*(f.where() if f else []))
 
     def order(self, query: ListQuery) -> tuple[SortKey, ...]:
-        return (query.sort or ClipSortKey()).order()  # type: ignore[union-attr]
+        sort = query.sort if isinstance(query.sort, ClipSortKey) else ClipSortKey()
+        return sort.order()
 
 
 class ClipsByVideoIdLoader(_ClipList):

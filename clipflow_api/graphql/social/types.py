@@ -65,6 +65,7 @@ class Post(relay.Node, RowType):
     clip_id: strawberry.Private[uuid.UUID | None]
     created_by: strawberry.Private[uuid.UUID]
     approved_by: strawberry.Private[uuid.UUID | None]
+    group_uuid: strawberry.Private[uuid.UUID | None]  # the row's group_id (served as an ID below)
     caption: str | None = desc("Text of the post.")
     hashtags: list[str] | None = desc("Hashtags.")
     mentions: list[str] | None = desc("Mentioned accounts.")
@@ -80,9 +81,19 @@ class Post(relay.Node, RowType):
     publish_error: str | None = desc("Why publishing failed.")
     needs_approval: bool = desc("Whether a client must approve before publishing.")
     approved_at: dt.datetime | None = desc("When it was approved.")
+    approval_comment: str | None = desc("Why a reviewer sent it back (rejected posts).")
+    upload_progress: int = desc("How much of the video the platform has, 0-100 (while publishing).")
+    next_attempt_at: dt.datetime | None = desc("When publishing is tried again after the platform asked to wait.")
+    publish_attempts: int = desc("How many times publishing was started.")
     last_metrics_sync: dt.datetime | None = desc("Last metrics download.")
     created_at: dt.datetime = desc("When the post was created.")
     updated_at: dt.datetime = desc("Last change.")
+
+    _row_aliases = {"group_uuid": "group_id"}
+
+    @strawberry.field(description="What posts made together (one per account) share: a client shows them as one.")
+    def group_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.group_uuid)) if self.group_uuid is not None else None
 
     @strawberry.field(description="The account the post goes to.")
     async def social_account(self, info: Info) -> SocialAccount | None:

@@ -1,0 +1,1 @@
+"""Publishing in GraphQL: social account and post mutations, the calendar, post progress."""
