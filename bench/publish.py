@@ -19,8 +19,9 @@ handed to arq deferred to it, as the posts service does. Per post:
   is asked to create the post) minus its scheduled time. This is the "start" of the goal:
   scheduled posts start within 1 s of their time.
 
-Posts per second: posts published / (last published_at - scheduled time). The fakes' created
--post counters are checked: exactly one post per post.
+Posts per second: posts published / (last published_at - scheduled time); with ``--spread-s``
+that is the offered rate, not the worker's capacity. The fakes' created-post counters are
+printed: exactly one post per post.
 """
 
 from __future__ import annotations
@@ -49,13 +50,13 @@ if not WORKER:
     os.environ.setdefault("ENVIRONMENT", "development")
     os.environ["STORAGE_DIR"] = tempfile.mkdtemp(prefix="clipflow-bench-publish-")
 
-from redis import Redis as SyncRedis  # noqa: E402
-from sqlalchemy import select, update  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from redis import Redis as SyncRedis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
-from clipflow_api.config import get_settings  # noqa: E402
-from clipflow_api.models.enums import Platform  # noqa: E402
+from clipflow_api.config import get_settings
+from clipflow_api.models.enums import Platform
 
 FAST = {"youtube": {"resume_delay_s": 0.05}, "tiktok": {"poll_interval_s": 0.25},
         "instagram": {"poll_interval_s": 0.25}}
@@ -126,7 +127,15 @@ async def seed(posts: int, per_platform: int, size: int, fakes: dict[str, object
                spread_s: float) -> list[uuid.UUID]:
     """Accounts on each fake (a token each), a few rendered clips, ``posts`` posts due at ``at``."""
     from clipflow_api.crypto import encrypt_token
-    from clipflow_api.models import Clip, Post, SocialAccount, TeamMember, User, Video, Workspace
+    from clipflow_api.models import (
+        Clip,
+        Post,
+        SocialAccount,
+        TeamMember,
+        User,
+        Video,
+        Workspace,
+    )
     from clipflow_api.storage import get_storage
     from tests.fixtures.platforms import Creator
 

@@ -105,6 +105,16 @@ def process(
     typer.echo(f"{len(manifest['clips'])} clip(s) written to {out} (manifest.json lists them)")
     for c in manifest["clips"]:
         typer.echo(f"  {c['index']:>2}. [{c['start']:7.2f}-{c['end']:7.2f}] virality {c['scores']['virality']:>3}  {c['title']}")
+    if manifest.get("no_clip_reason"):
+        typer.echo(manifest["no_clip_reason"])
+    typer.echo(f"languages heard: {', '.join(manifest.get('languages') or [manifest['language']])}")
+    advice = []
+    for part in manifest.get("untranscribed") or []:
+        typer.echo(f"  not transcribed [{part['start']:7.2f}-{part['end']:7.2f}]: {part['reason']}")
+        if part["advice"] not in advice:
+            advice.append(part["advice"])
+    for line in advice:
+        typer.echo(f"  {line}")
 
 
 @app.command()
@@ -184,12 +194,18 @@ def _doctor_asr() -> _DoctorResult:
     try:
         engine = get_engine(settings.asr_engine, settings.asr_model, settings.asr_device)
     except (TranscriptionSetupError, ValueError) as exc:
-        return "speech (ASR)", False, [label, str(exc)]
+        from clipflow_worker.pipeline.language import installed_models
+
+        return "speech (ASR)", False, [label, str(exc)] + [f"installed model: ASR_MODEL={n} ({w})" for n, w in installed_models()]
     module = settings.asr_engine.replace("-", "_")
     if importlib.util.find_spec(module) is None:
         return "speech (ASR)", False, [label, f"the {module} package is not installed"]
+    from clipflow_worker.pipeline.language import installed_models
+
     model_path = getattr(engine, "model_path", None)
-    return "speech (ASR)", True, [f"{label} at {model_path}", "installed locally: works offline"]
+    lines = [f"{label} at {model_path}", "installed locally: works offline"]
+    lines += [f"installed model: ASR_MODEL={name} ({what})" for name, what in installed_models()]
+    return "speech (ASR)", True, lines
 
 
 def _doctor_faces() -> _DoctorResult:

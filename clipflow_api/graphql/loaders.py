@@ -195,16 +195,108 @@ def _rule(type_: Any) -> NodeRule | None:
 # either. A type the caller may not read at all costs no SQL.
 
 
+def _object(instance: Any, type_: Any, key: Any, row: Any, rule: NodeRule | None, principal: Any) -> Any:
+    """The typed object of a loaded row, or None when invisible to the caller. Many parents share
+    a related row (200 posts, 3 accounts): one object per row and type."""
+    if row is None or (rule is not None and not rule.allows(principal, row)):
+        return None
+    made: dict[Any, Any] = instance.__dict__.setdefault("_objects", {})
+    found = made.get((type_, key))
+    if found is None:
+        found = made[(type_, key)] = type_.from_row(row)
+    return found
+
+
 async def load_one(info: Any, loader: type[Loader], type_: Any, key: Any) -> Any:
     """The related object of ``type_`` (None when the key is None, the row is invisible, or
     the caller may not read that type)."""
     rule, principal = _rule(type_), info.context.principal
     if key is None or (rule is not None and rule.allows_type(principal) is False):
         return None
-    row = await info.context.loader(loader).load(key)
-    if row is None or (rule is not None and not rule.allows(principal, row)):
-        return None
-    return type_.from_row(row)
+    instance = info.context.loader(loader)
+    return _object(instance, type_, key, await instance.load(key), rule, principal)
+
+
+# --- to-one relations of a connection's nodes, loaded with the page ------------------------
+#
+# graphql-core runs every async field as a task of its own: a page of 200 posts asking for
+# each post's account is 200 tasks waiting on one batch. A node type lists the to-one fields
+# a connection may load with its page (``ToOne``); when the query selects one under
+# ``nodes`` or ``edges { node }``, the connection resolver loads it for the whole page with
+# one ``load_many`` (batched across the level's parents, as before) and the field answers
+# synchronously from the node (``related``).
+
+_PREFETCHED = "_related"
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """A to-one field of a node type: the attribute holding the key, and the related node type's
+    GraphQL name (loaded by its ``node(id:)`` loader; types import each other lazily)."""
+
+    key: str
+    type_name: str
+
+
+def related(node: Any, info: Any, field: str, loader: type[Loader], type_: Any, key: Any) -> Any:
+    """The object of a to-one field: the one loaded with the node's page, else a load (awaitable)."""
+    found = node.__dict__.get(_PREFETCHED)
+    if found is not None and field in found:
+        return found[field]
+    return load_one(info, loader, type_, key)
+
+
+def _selected_node_fields(info: Any) -> set[str]:
+    """The field names selected on a connection's nodes (``nodes`` and ``edges { node }``),
+    through fragments too."""
+    raw = info._raw_info
+    fragments = raw.fragments
+    out: set[str] = set()
+
+    def walk(selection_set: Any, into: str | None) -> None:
+        if selection_set is None:
+            return
+        for sel in selection_set.selections:
+            kind = sel.kind
+            if kind == "field":
+                name = sel.name.value
+                if into is None:
+                    out.add(name)
+                elif name == into:
+                    walk(sel.selection_set, None if into in ("nodes", "node") else "node")
+            elif kind == "inline_fragment":
+                walk(sel.selection_set, into)
+            elif kind == "fragment_spread":
+                fragment = fragments.get(sel.name.value)
+                if fragment is not None:
+                    walk(fragment.selection_set, into)
+
+    for field_node in raw.field_nodes:
+        walk(field_node.selection_set, "nodes")
+        walk(field_node.selection_set, "edges")
+    return out
+
+
+async def _prefetch_to_one(info: Any, type_: Any, nodes: Sequence[Any]) -> None:
+    to_one: dict[str, ToOne] | None = getattr(type_, "_to_one", None)
+    if not to_one or not nodes:
+        return
+    wanted = _selected_node_fields(info) & to_one.keys()
+    for field in wanted:
+        spec = to_one[field]
+        node_spec = NODE_TYPES[spec.type_name]
+        related_type = node_spec.type_
+        rule, principal = _rule(related_type), info.context.principal
+        keys = [getattr(n, spec.key) for n in nodes]
+        if rule is not None and rule.allows_type(principal) is False:
+            values: dict[Any, Any] = {}
+        else:
+            instance = info.context.loader(node_spec.loader)
+            wanted_keys = list({k for k in keys if k is not None})
+            rows = await instance.load_many(wanted_keys)
+            values = {k: _object(instance, related_type, k, row, rule, principal) for k, row in zip(wanted_keys, rows, strict=True)}
+        for node, key in zip(nodes, keys, strict=True):
+            node.__dict__.setdefault(_PREFETCHED, {})[field] = values.get(key)
 
 
 async def load_list(info: Any, loader: type[Loader], type_: Any, key: Any) -> list[Any]:
@@ -239,4 +331,7 @@ async def load_connection(
     if decided is False:
         return to_connection(empty_page(), type_.from_row, cursors)
     page = await instance.load((parent, query))
-    return to_connection(page, type_.from_row, cursors)
+    connection = to_connection(page, type_.from_row, cursors)
+    if getattr(type_, "_to_one", None):
+        await _prefetch_to_one(info, type_, connection.nodes)
+    return connection

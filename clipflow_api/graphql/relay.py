@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import functools
+import hashlib
 import hmac
 import json
 import uuid
@@ -29,7 +29,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import (
-    BindParameter, ColumnElement, Integer, Select, and_, bindparam, false, func, literal, null, or_, select, true, tuple_,
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -239,7 +251,7 @@ class PageConnection(Connection[Any]):
     ``nodes`` (or only ``totalCount``) pays for no cursor, and one that asks for nothing
     converts no row. Not a GraphQL type of its own: it is served as the field's ``Connection[T]``."""
 
-    def __init__(self, page: Page, convert: Callable[[Any], Any], cursors: Cursors) -> None:  # noqa: D107
+    def __init__(self, page: Page, convert: Callable[[Any], Any], cursors: Cursors) -> None:
         self._page = page
         self._convert = convert
         self._cursors = cursors
@@ -276,7 +288,7 @@ def to_connection(page: Page, convert: Callable[[Any], Any], cursors: Cursors) -
 #
 # A connection level is one statement: per parent, an aggregate (the list's total and the rows
 # each cursor lets through) outer-joined to the rows ranked past the cursors. Building it costs
-# far more than running it (three subqueries over every column of the model), so each shape is
+# far more than running it (subqueries over every column of the model), so each shape is
 # built once per process and reused with bind parameters: the parents, the page size and the
 # cursor values are named parameters, and the values bound in the loader's ``base`` (tenant,
 # filters, the caller's own rows) are passed by the keys of the cached statement's parameters,

@@ -15,44 +15,52 @@ from typing import Any
 
 import strawberry
 from graphql import (
-    ASTValidationRule, DocumentNode, GraphQLEnumType, GraphQLError, GraphQLObjectType, GraphQLScalarType, Undefined,
-    get_named_type, parse, validate,
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    Undefined,
+    get_named_type,
+    parse,
+    validate,
 )
-from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
-from strawberry.types.arguments import convert_argument
-from strawberry.types.base import StrawberryOptional
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
+from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryOptional
 
 from ..config import Settings, get_settings
 from . import nodes
-from .context import RequestSessionScope
 from .auth.mutations import AccountMutations
 from .auth.queries import AccountQueries
 from .billing.queries import BillingQueries
+from .context import RequestSessionScope
 from .errors import MaskInternalErrors
+from .feature_flags.mutations import FeatureFlagMutations
+from .feature_flags.queries import FeatureFlagQueries
 from .inputcheck import InputCheck
 from .limits import QueryCostLimiter
 from .media.mutations import MediaMutations
+from .projects.mutations import ProjectMutations
 from .publishing.accounts import SocialAccountMutations
 from .publishing.mutations import PostMutations
 from .publishing.queries import PostQueries
 from .publishing.subscriptions import PostSubscriptions
-from .projects.mutations import ProjectMutations
 from .subscriptions import SharedEventExecution
 from .subscriptions import Subscription as ProgressSubscriptions
-from .feature_flags.mutations import FeatureFlagMutations
-from .feature_flags.queries import FeatureFlagQueries
-from .webhooks.mutations import WebhookMutations
 from .templates.mutations import TemplateMutations
 from .templates.queries import CatalogueQueries
+from .webhooks.mutations import WebhookMutations
 from .workspaces.mutations import WorkspaceMutations
 from .workspaces.queries import WorkspaceQueries
 

@@ -320,8 +320,9 @@ async def finish_consent(
     return Consented(pending_id, client.platform, pending.workspace_id, profile)
 
 
-async def park(redis: Redis, pending: PendingConnect, tokens: oauth.TokenSet, profile: oauth.Profile,
-                settings: Settings) -> str:
+async def park(
+    redis: Redis, pending: PendingConnect, tokens: oauth.TokenSet, profile: oauth.Profile, settings: Settings
+) -> str:
     """Keep the consent's result (tokens encrypted) under a new random pending id for a few minutes; that id."""
     pending_id = secrets.token_urlsafe(32)
     key_hash = hash_token(pending_id)  # Redis holds the id's hash only
@@ -329,7 +330,8 @@ async def park(redis: Redis, pending: PendingConnect, tokens: oauth.TokenSet, pr
     parked = ParkedConnect(pending.platform, pending.user_id, pending.workspace_id, profile, "", None,
                            tokens.expires_at, tokens.scopes, clock.now() + timedelta(seconds=ttl))
     parked = parked.sealed(key_hash, tokens, settings)
-    await redis.set(PARKED_KEY_PREFIX + key_hash, parked.dumps(), ex=ttl, nx=True)
+    if not await redis.set(PARKED_KEY_PREFIX + key_hash, parked.dumps(), ex=ttl, nx=True):  # pragma: no cover
+        raise OAuthFailed(message="The connection could not be kept; please start again.")  # a 256-bit id collided
     return pending_id
 
 

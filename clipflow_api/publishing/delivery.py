@@ -24,7 +24,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -36,7 +36,7 @@ from ..auth.principal import Principal
 from ..events.outbox import emit
 from ..models import Clip, Post, SocialAccount
 from ..models.enums import OutboxEventType, Platform, PostStatus, SocialAccountStatus
-from . import accounts, accounts_repository, queue, repository, states
+from . import accounts, accounts_repository, limits, queue, repository, states
 
 S = PostStatus
 
@@ -100,7 +100,6 @@ class Work:
     publish_started_at: datetime | None
     last_changed_at: datetime  # the post's updated_at before the claim (re-render check)
     clip_id: uuid.UUID | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _system(workspace_id: uuid.UUID) -> Principal:
@@ -206,7 +205,7 @@ def _unpublishable(post: Post, account: SocialAccount | None, clip: Clip | None)
     """Why the post cannot go out now (its account or clip changed since it was scheduled)."""
     if account is None:
         return "The social account this post was for no longer exists."
-    name = Platform(account.platform).name.title().replace("Youtube", "YouTube").replace("Tiktok", "TikTok")
+    name = limits.platform_name(account.platform)
     if account.status == SocialAccountStatus.DISCONNECTED:
         return (f"The {name} account was disconnected after this post was scheduled; connect it again, "
                 "then retry the post.")
@@ -251,12 +250,20 @@ async def mark_creating(session: AsyncSession, work: Work, *, now: datetime | No
     return True
 
 
-async def save_ref(session: AsyncSession, work: Work, ref: str) -> None:
-    """Keep the platform's handle of this upload, so a successor resumes or checks it."""
+async def save_ref(session: AsyncSession, work: Work, ref: str | None) -> None:
+    """Keep the platform's handle of this upload, so a successor resumes or checks it (None: forget it)."""
     await session.execute(
         update(Post).where(Post.id == work.post_id, Post.workspace_id == work.workspace_id,
                            Post.status == S.PUBLISHING.value).values(publish_ref=ref)
     )
+
+
+async def post_state(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """The post's (status, publish_error), or None when it is gone."""
+    row = (await session.execute(
+        select(Post.status, Post.publish_error).where(Post.id == post_id, Post.workspace_id == workspace_id)
+    )).first()
+    return (row.status, row.publish_error) if row is not None else None
 
 
 async def heartbeat(session: AsyncSession, work: Work, upload_progress: int) -> bool:
@@ -412,10 +419,8 @@ def matches(work: Work, media: RecentLike, *, since: datetime, until: datetime) 
         return False
     if ours != theirs and not (len(theirs) >= 30 and ours.startswith(theirs)):
         return False
-    if work.duration_s is not None and media.duration_s is not None:
-        if abs(work.duration_s - float(media.duration_s)) > max(1.5, 0.03 * work.duration_s):
-            return False
-    return True
+    return work.duration_s is None or media.duration_s is None or \
+        abs(work.duration_s - float(media.duration_s)) <= max(1.5, 0.03 * work.duration_s)
 
 
 async def reconcile(session: AsyncSession, work: Work, recent: Sequence[RecentLike] | None, *, listed: int,

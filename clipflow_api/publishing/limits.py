@@ -258,10 +258,10 @@ async def _recent_publish_times(session: AsyncSession, workspace_id: uuid.UUID, 
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{max(int(round(seconds)), 1)} seconds"
+        return f"{max(round(seconds), 1)} seconds"
     if seconds < 90 * 60:
-        return f"{int(round(seconds / 60))} minutes"
-    return f"{int(round(seconds / 3600))} hours"
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
 
 
 def describe_limits() -> dict[str, Any]:

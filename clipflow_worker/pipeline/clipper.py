@@ -21,7 +21,7 @@ from .audio import SAMPLE_RATE, extract_wav, loudness_envelope, read_wav
 from .faces import track_speaker
 from .probe import ProbeLimits, probe_media
 from .render import render_clip_variants
-from .select import SelectionConfig, key_moments, select_clips, video_topics
+from .select import SelectionConfig, key_moments, no_clip_reason, select_clips, video_topics
 from .subtitles import build_cues, write_srt, write_vtt
 from .transcribe import NoSpeechError, get_engine
 from clipflow_api.models.enums import CaptionStyle
@@ -69,6 +69,7 @@ class Analysis:
     candidates: list[ClipCandidate]
     key_moments: list[dict[str, Any]]
     topics: list[str]
+    no_clip_reason: str | None = None  # a sentence saying why there are no candidates (None when there are)
 
 
 @dataclass
@@ -126,7 +127,9 @@ def analyze_video(
     moments = key_moments(transcript, loudness)
     topics = video_topics(transcript)
     progress("analyze", STEPS["analyze"][1], f"Found {len(candidates)} clip(s)")
-    return Analysis(info=info, transcript=transcript, candidates=candidates, key_moments=moments, topics=topics)
+    reason = None if candidates else no_clip_reason(transcript, config)
+    return Analysis(info=info, transcript=transcript, candidates=candidates, key_moments=moments, topics=topics,
+                    no_clip_reason=reason)
 
 
 def _check_complete(info: MediaInfo, decoded_seconds: float) -> None:

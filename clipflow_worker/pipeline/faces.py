@@ -63,6 +63,9 @@ class SampledSpan:
     display_width: int
     display_height: int
     samples: tuple[FaceSample, ...]
+    # False when sampling stopped early because too few samples could still see a face
+    # (``sample_faces(min_face_ratio=...)``): the span then has no crop path.
+    complete: bool = True
 
     @property
     def aspect(self) -> float:
@@ -155,11 +158,20 @@ def sample_faces(
     analysis_width: int = 480,
     detector: FaceDetector | None = None,
     timeout: float = 300.0,
+    min_face_ratio: float | None = None,
     progress: ProgressFn = no_progress,
 ) -> SampledSpan:
-    """Decode ``[start, end)`` once at ``fps`` samples per second and detect faces in each sample."""
+    """Decode ``[start, end)`` once at ``fps`` samples per second and detect faces in each sample.
+
+    With ``min_face_ratio``, sampling stops (``complete=False``) as soon as so many samples
+    saw no face that the span can no longer reach that share: a span without a speaker
+    (slides, a stage, b-roll) costs about half a span of decoding instead of all of it.
+    """
     detector = detector or HaarFaceDetector()
     span = max(0.0, end - start)
+    # The grid below yields at most span * fps + 1 samples; one more of margin keeps this exact.
+    max_misses = None if min_face_ratio is None else (1.0 - min_face_ratio) * (span * fps + 2)
+    misses = 0
     deadline = time.monotonic() + timeout
     try:
         container = av.open(os.fspath(source), options={"protocol_whitelist": "file"})
@@ -191,6 +203,9 @@ def sample_faces(
             samples.append(FaceSample(t=max(0.0, t), faces=tuple(detector.detect(image))))
             next_t = max(next_t + 1.0 / fps, t + 0.5 / fps)
             progress(min(1.0, t / span) if span else 1.0, "finding the speaker")
+            misses += not samples[-1].faces
+            if max_misses is not None and misses > max_misses:
+                return SampledSpan(size[0], size[1], tuple(samples), complete=False)
     return SampledSpan(display_width=size[0], display_height=size[1], samples=tuple(samples))
 
 
@@ -346,7 +361,7 @@ def crop_path_from_samples(
 ) -> CropPath | None:
     """Turn face samples into a smoothed crop path for output ``aspect`` (w/h); None when faces are rare."""
     samples = span.samples
-    if not samples:
+    if not samples or not span.complete:
         return None
     faces = main_faces(samples)
     seen = sum(f is not None for f in faces)
@@ -379,5 +394,7 @@ def track_speaker(
     progress: ProgressFn = no_progress,
 ) -> CropPath | None:
     """Follow the main face over a source span; None means "use the blurred-background layout"."""
-    span = sample_faces(source, start, end, fps=fps, detector=detector, timeout=timeout, progress=progress)
+    span = sample_faces(
+        source, start, end, fps=fps, detector=detector, timeout=timeout, min_face_ratio=min_face_ratio, progress=progress
+    )
     return crop_path_from_samples(span, aspect=aspect, min_face_ratio=min_face_ratio)

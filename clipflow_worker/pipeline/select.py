@@ -10,8 +10,15 @@ How a clip is found:
 3. Each candidate gets a hook score (its first seconds), an engagement score (the whole
    span) and a virality score that combines them with how well the length suits a short.
 4. All candidates of the whole video are ranked together, and taken best first while
-   they neither overlap a taken clip by more than ``max_overlap`` nor repeat its point
-   (the Jaccard similarity of their keywords).
+   they neither overlap a taken clip by more than ``max_overlap``, nor say the same
+   sentences again (more than ``max_repeat`` of the shorter clip's word trigrams also
+   occur in the other: a speaker repeating a paragraph), nor repeat its point (the
+   Jaccard similarity of their keywords).
+5. No clip crosses speech the model could not transcribe (``Transcript.untranscribed``)
+   or a change of language.
+6. A video too short for ``min_duration`` still gets one clip when it holds a complete
+   thought of at least ``short_min_duration``; when nothing is worth a clip,
+   ``no_clip_reason`` says why in a sentence.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +48,8 @@ class SelectionConfig:
     hook_window: float = 3.0
     ideal_duration: tuple[float, float] = (20.0, 45.0)
     keywords_per_clip: int = 6
+    max_repeat: float = 1 / 3  # share of the shorter clip's word trigrams found in a taken clip: a repeat
+    short_min_duration: float = 5.0  # the shortest complete thought kept when nothing reaches min_duration
 
     def __post_init__(self) -> None:
         if not 0 < self.min_duration <= self.max_duration:
@@ -487,11 +496,43 @@ def select_clips(
     feats = _WordFeatures.build(words)
     loud = _LoudnessStats.build(loudness)
     vocab = _Vocabulary.build(sentences)
-    candidates = _candidates(sentences, words, feats, loud, config)
-    chosen = _deduplicate(candidates, vocab, config)
+    barriers = _barriers(transcript)
+    candidates = _candidates(sentences, words, feats, loud, config, barriers)
+    if not candidates and _short_video(transcript, config):
+        # A short video (or one short thought): one clip of a complete thought, if there is one.
+        short = replace(config, min_duration=config.short_min_duration, max_clips=1)
+        candidates = [c for c in _candidates(sentences, words, feats, loud, short, barriers) if _whole_thought(sentences, c)]
+        config = short
+    chosen = _deduplicate(candidates, vocab, config, sentences)
     topics = video_topics(transcript, pause_gap=config.pause_gap)
     duration = max(transcript.duration, words[-1].end)
     return [_to_clip(c, sentences, words, feats, topics, duration, config) for c in chosen]
+
+
+def _barriers(transcript: Transcript) -> list[tuple[float, float]]:
+    """Spans no clip may touch: untranscribed speech, and each change of language (a point)."""
+    out = [(float(p["start"]), float(p["end"])) for p in transcript.untranscribed]
+    segs = transcript.segments
+    for a, b in zip(segs, segs[1:]):
+        if a.language and b.language and a.language != b.language:
+            mid = (a.end + b.start) / 2
+            out.append((mid, mid))
+    return sorted(out)
+
+
+def _crosses(start: float, end: float, barriers: Sequence[tuple[float, float]]) -> bool:
+    return any(a < end and b > start for a, b in barriers)
+
+
+def _short_video(transcript: Transcript, config: SelectionConfig) -> bool:
+    """Too short to hold a clip of ``min_duration`` at all (the caller caps it at the video's length)."""
+    return config.short_min_duration < config.min_duration and transcript.duration <= config.min_duration + 1.0
+
+
+def _whole_thought(sentences: Sequence[Sentence], c: _Candidate) -> bool:
+    """Ends on a finished sentence and does not open mid-thought ("and", "but", ...)."""
+    opening = tokens(sentences[c.i].text)
+    return sentences[c.j].complete and not (opening and opening[0] in WEAK_OPENERS)
 
 
 def _candidates(
@@ -500,13 +541,14 @@ def _candidates(
     feats: _WordFeatures,
     loud: _LoudnessStats | None,
     config: SelectionConfig,
+    barriers: Sequence[tuple[float, float]] = (),
 ) -> list[_Candidate]:
     out: list[_Candidate] = []
     for i, opening in enumerate(sentences):
         hook = _hook(sentences, i, words, feats, loud, config)
         for j in range(i, len(sentences)):
             duration = sentences[j].end - opening.start
-            if duration > config.max_duration:
+            if duration > config.max_duration or _crosses(opening.start, sentences[j].end, barriers):
                 break
             if duration < config.min_duration:
                 continue
@@ -520,18 +562,68 @@ def _candidates(
     return out
 
 
-def _deduplicate(candidates: Sequence[_Candidate], vocab: _Vocabulary, config: SelectionConfig) -> list[_Candidate]:
+def _deduplicate(
+    candidates: Sequence[_Candidate], vocab: _Vocabulary, config: SelectionConfig, sentences: Sequence[Sentence] = ()
+) -> list[_Candidate]:
     chosen: list[_Candidate] = []
+    grams: dict[int, set[tuple[str, ...]]] = {}
     for c in candidates:
         if len(chosen) == config.max_clips:
             break
         if any(_overlap(c, k) > config.max_overlap for k in chosen):
             continue
+        if sentences:
+            grams[id(c)] = _trigrams(sentences, c)
+            if any(_repeat(grams[id(c)], grams[id(k)]) > config.max_repeat for k in chosen):
+                continue
         c.keywords = vocab.keywords(c.i, c.j, config.keywords_per_clip)
         if any(_jaccard(c.keywords, k.keywords) >= config.max_similarity for k in chosen):
             continue
         chosen.append(c)
     return chosen
+
+
+def _trigrams(sentences: Sequence[Sentence], c: _Candidate) -> set[tuple[str, ...]]:
+    toks = tokens(" ".join(s.text for s in sentences[c.i : c.j + 1]))
+    return {tuple(toks[k : k + 3]) for k in range(len(toks) - 2)} or {tuple(toks)}
+
+
+def _repeat(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+    """How much of the shorter clip's wording the other clip says too (0-1)."""
+    return len(a & b) / max(1, min(len(a), len(b)))
+
+
+def no_clip_reason(transcript: Transcript, config: SelectionConfig = SelectionConfig()) -> str:
+    """Why ``select_clips`` found nothing, in a sentence for the user."""
+    words = transcript.words
+    skipped = transcript.untranscribed
+    if skipped and not words:
+        part = skipped[0]
+        return f"No clips: none of the speech could be transcribed. {part['reason']} {part['advice']}"
+    if not words:
+        return "No clips: we could not find any speech in this video. Clips are cut from what people say."
+    speech = words[-1].end - words[0].start
+    if speech < config.short_min_duration:
+        return (
+            f"No clips: the video holds only {speech:.0f} seconds of speech, and a clip needs a complete thought "
+            f"of at least {config.short_min_duration:.0f} seconds."
+        )
+    sentences = split_sentences(words, config.pause_gap, max_length=config.max_duration / 2)
+    if not any(s.complete for s in sentences):
+        return (
+            "No clips: the speech never finishes a sentence, so any clip would stop mid-thought. "
+            "Clips are cut at the end of complete sentences."
+        )
+    longest = max(b.end - a.start for k, a in enumerate(sentences) for b in sentences[k:]
+                  if not _crosses(a.start, b.end, _barriers(transcript)))
+    if longest < config.min_duration:
+        short = " (and no shorter part holds a complete thought)" if _short_video(transcript, config) else ""
+        extra = " The rest could not be transcribed: " + skipped[0]["reason"] if skipped else ""
+        return (
+            f"No clips: the longest stretch of connected speech lasts {longest:.0f} seconds, shorter than the "
+            f"{config.min_duration:.0f}-second minimum{short}.{extra}"
+        )
+    return "No clips: no stretch of speech ends on a complete sentence within the clip length limits."
 
 
 def _overlap(a: _Candidate, b: _Candidate) -> float:

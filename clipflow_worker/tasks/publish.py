@@ -18,7 +18,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,14 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from arq.jobs import Job, JobStatus
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clipflow_api import clock
 from clipflow_api.db import tenant_session
 from clipflow_api.errors import DomainError
 from clipflow_api.jobs.service import PUBLISH_POST, PUBLISH_QUEUE, commit_and_enqueue
-from clipflow_api.models import Post
 from clipflow_api.models.enums import Platform, PostStatus
 from clipflow_api.publishing import accounts, accounts_repository, delivery, limits
 from clipflow_api.publishing.oauth import PlatformUnavailable, ReconnectRequired
@@ -47,8 +45,8 @@ from clipflow_worker.publishers import (
     InstagramPublisher,
     MediaSource,
     Progress,
-    PublishError,
     Publisher,
+    PublishError,
     PublishRequest,
     TikTokOptions,
     YouTubeOptions,
@@ -116,17 +114,68 @@ def _settings(ctx: dict[str, Any]) -> Any:
 async def publish_post(ctx: dict[str, Any], post_id: str, workspace_id: str) -> dict[str, Any]:
     """Publish one post (or reconcile it when an earlier attempt may have posted it)."""
     ws, pid = uuid.UUID(workspace_id), uuid.UUID(post_id)
+    ready: _Ready | None = None
     async with _session(ctx, ws) as s:
         work = await delivery.claim(s, ws, pid, stale_s=_settings(ctx).publish_stale_s)
-        status = (await _status(s, ws, pid)) if work is None else None
+        state = (await delivery.post_state(s, ws, pid)) if work is None else None
+        if work is not None and work.action == "publish":
+            ready = await _prepare(ctx, s, work)  # in the claim's transaction: one commit, not three
         await commit_and_enqueue(s, ctx["redis"])
     if work is None:
-        if status == PostStatus.FAILED:
-            await _tell(ctx, ws, pid, PostStatus.FAILED, error=await _error_of(ctx, ws, pid))
+        status, error = state or (None, None)
+        if status == PostStatus.FAILED:  # failed by the claim itself (account or clip gone)
+            await _tell(ctx, ws, pid, PostStatus.FAILED, error=error)
         return {"skipped": True, "status": status}
     if work.action == "reconcile":
         return await _reconcile(ctx, work)
-    return await _publish(ctx, work)
+    assert ready is not None
+    if ready.token is None:
+        await _tell(ctx, ws, pid, ready.status or PostStatus.FAILED, message=ready.message,
+                    error=ready.message if ready.status == PostStatus.FAILED else None)
+        return {str(ready.status): ready.message}
+    return await _publish(ctx, work, ready.token)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """The claimed post's token, or what became of the post instead (failed, retried, deferred)."""
+
+    token: str | None
+    status: PostStatus | None = None
+    message: str | None = None
+
+
+async def _prepare(ctx: dict[str, Any], s: AsyncSession, work: delivery.Work) -> _Ready:
+    """Within the claim's transaction: the account's token (refreshed when due) and its daily cap."""
+    account = await accounts_repository.get_account(s, work.workspace_id, work.account_id)
+    problem: str | None = None
+    retry: PlatformUnavailable | None = None
+    token: str | None = None
+    try:
+        if account is None:
+            problem = "The social account this post was for no longer exists."
+        else:
+            token = await accounts.access_token(s, account)
+    except ReconnectRequired as exc:
+        problem = _reconnect_sentence(work, exc.message)
+    except PlatformUnavailable as exc:
+        retry = exc
+    except DomainError as exc:
+        problem = exc.message
+    if problem is not None:
+        await delivery.fail(s, work, problem, code="reconnect")
+        return _Ready(None, PostStatus.FAILED, problem)
+    if retry is not None:
+        status = await delivery.record_failure(s, work, "retryable", _Failure(retry.message, retry.retry_after),
+                                               max_attempts=_settings(ctx).publish_max_attempts)
+        return _Ready(None, status, retry.message)
+    # Instagram's cap is the API's own count (read in _limits, once the token is known to work).
+    if work.platform is not Platform.INSTAGRAM:
+        deferral = await limits.publish_quota(s, work.workspace_id, work.account_id, work.platform, work.post_id)
+        if deferral is not None:
+            await delivery.defer(s, work, deferral.wait_s, deferral.reason)
+            return _Ready(None, PostStatus.SCHEDULED, deferral.reason)
+    return _Ready(token)
 
 
 @dataclass
@@ -138,9 +187,10 @@ class _Live:
     told_at: float = 0.0
     slot: bool = False
     holder: str = ""
+    creating: bool = False  # between mark_creating and the platform's answer: a lost claim stops the call
 
 
-async def _publish(ctx: dict[str, Any], work: delivery.Work) -> dict[str, Any]:
+async def _publish(ctx: dict[str, Any], work: delivery.Work, token: str) -> dict[str, Any]:
     holder = f"{work.post_id}:{work.attempts}:{uuid.uuid4().hex[:8]}"
     live = _Live(holder=holder)
     await _tell(ctx, work.workspace_id, work.post_id, PostStatus.PUBLISHING, message="Getting ready to publish")
@@ -148,9 +198,6 @@ async def _publish(ctx: dict[str, Any], work: delivery.Work) -> dict[str, Any]:
     beat.start()
     platform = work.platform
     try:
-        token = await _token(ctx, work)
-        if token is None:
-            return {"failed": "token"}
         publisher = _publisher(ctx, platform)
         deferral = await _limits(ctx, work, publisher, token, holder)
         if deferral is None:
@@ -161,7 +208,7 @@ async def _publish(ctx: dict[str, Any], work: delivery.Work) -> dict[str, Any]:
         if deferral is not None:
             await _defer(ctx, work, deferral)
             return {"deferred": deferral.wait_s}
-        with _media(ctx, work) as media:
+        async with _media(ctx, work) as media:
             if isinstance(media, str):
                 await _fail(ctx, work, media, code="media")
                 return {"failed": media}
@@ -183,6 +230,7 @@ async def _create(ctx: dict[str, Any], work: delivery.Work, publisher: Publisher
     if not mine:
         return {"skipped": True}
     await _tell(ctx, work.workspace_id, work.post_id, PostStatus.PUBLISHING, message="Uploading")
+    live.creating = True
     try:
         try:
             result = await publisher.publish(request)
@@ -193,6 +241,8 @@ async def _create(ctx: dict[str, Any], work: delivery.Work, publisher: Publisher
             request.resume_ref = None
             await _save_ref(ctx, work, None)
             result = await publisher.publish(request)
+        finally:
+            live.creating = False
     except PublishError as exc:
         return await _publish_failed(ctx, work, exc)
     except asyncio.CancelledError:
@@ -301,58 +351,32 @@ def _options(ctx: dict[str, Any], work: delivery.Work) -> YouTubeOptions | TikTo
     return None
 
 
-@contextlib.contextmanager
-def _media(ctx: dict[str, Any], work: delivery.Work) -> Iterator[MediaSource | str]:
+@contextlib.asynccontextmanager
+async def _media(ctx: dict[str, Any], work: delivery.Work) -> AsyncIterator[MediaSource | str]:
     """The post's file as a MediaSource read from disk in bounded pieces, or why it cannot be used.
 
-    Local storage: the file itself. S3: a temporary download on disk (never in memory)."""
+    Local storage: the file itself. S3: a temporary download on disk (never in memory), made
+    off the event loop like every storage call here."""
     storage = ctx["storage"]
     key = work.media_key
-    if not key or not storage.exists(key):
+    if not key or not await asyncio.to_thread(storage.exists, key):
         yield GONE
         return
     if isinstance(storage, LocalStorage):
         path = storage.path(key)
-        changed = datetime.fromtimestamp(path.stat().st_mtime, tz=work.last_changed_at.tzinfo)
+        mtime = (await asyncio.to_thread(path.stat)).st_mtime
+        changed = datetime.fromtimestamp(mtime, tz=work.last_changed_at.tzinfo)
         if changed > work.last_changed_at + timedelta(seconds=RERENDER_TOLERANCE_S):
             yield RERENDERED
             return
         yield MediaSource.from_path(path)
         return
     copy: AbstractContextManager[Path] = storage.local_copy(key)
-    with copy as path:
+    path = await asyncio.to_thread(copy.__enter__)
+    try:
         yield MediaSource.from_path(path)
-
-
-async def _token(ctx: dict[str, Any], work: delivery.Work) -> str | None:
-    """The account's access token (refreshed when due); None when the post failed or was deferred for it."""
-    async with _session(ctx, work.workspace_id) as s:
-        account = await accounts_repository.get_account(s, work.workspace_id, work.account_id)
-        problem: str | None = None
-        retry: PlatformUnavailable | None = None
-        token: str | None = None
-        try:
-            if account is None:
-                problem = "The social account this post was for no longer exists."
-            else:
-                token = await accounts.access_token(s, account)
-        except ReconnectRequired as exc:
-            problem = _reconnect_sentence(work, exc.message)
-        except PlatformUnavailable as exc:
-            retry = exc
-        except DomainError as exc:
-            problem = exc.message
-        if problem is not None:
-            await delivery.fail(s, work, problem, code="reconnect")
-        elif retry is not None:
-            await delivery.record_failure(s, work, "retryable", _Failure(retry.message, retry.retry_after),
-                                          max_attempts=_settings(ctx).publish_max_attempts)
-        await commit_and_enqueue(s, ctx["redis"])
-    if problem is not None:
-        await _tell(ctx, work.workspace_id, work.post_id, PostStatus.FAILED, error=problem)
-    elif retry is not None:
-        await _tell(ctx, work.workspace_id, work.post_id, PostStatus.SCHEDULED, message=retry.message)
-    return token
+    finally:
+        await asyncio.to_thread(copy.__exit__, None, None, None)
 
 
 def _reconnect_sentence(work: delivery.Work, reason: str) -> str:
@@ -369,19 +393,19 @@ class _Failure:
 
 async def _limits(ctx: dict[str, Any], work: delivery.Work, publisher: Publisher, token: str,
                   holder: str) -> limits.Deferral | None:
-    """Our quota and rate limits for the account, checked at publish time."""
-    reported = None
+    """Instagram's publishing quota (as its API reports it) and the account's rate, checked at publish time."""
     if isinstance(publisher, InstagramPublisher):
+        reported = None
         try:
             reported = await publisher.publishing_limit(token, _account_id(work))
         except PublishError as exc:
             log.info("Instagram publishing limit unreadable for post %s: %s", work.post_id, exc.message)
-    async with _session(ctx, work.workspace_id) as s:
-        deferral = await limits.publish_quota(s, work.workspace_id, work.account_id, work.platform, work.post_id,
-                                              reported=reported)
-        await s.commit()
-    if deferral is not None:
-        return deferral
+        async with _session(ctx, work.workspace_id) as s:
+            deferral = await limits.publish_quota(s, work.workspace_id, work.account_id, work.platform, work.post_id,
+                                                  reported=reported)
+            await s.commit()
+        if deferral is not None:
+            return deferral
     return await limits.take_account_turn(ctx["redis"], work.account_id, work.platform, holder,
                                          rates=ctx.get("account_rates"))
 
@@ -415,11 +439,7 @@ async def _fail(ctx: dict[str, Any], work: delivery.Work, message: str, *, code:
 
 async def _save_ref(ctx: dict[str, Any], work: delivery.Work, ref: str | None) -> None:
     async with _session(ctx, work.workspace_id) as s:
-        if ref is None:
-            await s.execute(text("UPDATE posts SET publish_ref = NULL WHERE id = :id AND status = 'publishing'"),
-                            {"id": work.post_id})
-        else:
-            await delivery.save_ref(s, work, ref)
+        await delivery.save_ref(s, work, ref)
         await s.commit()
 
 
@@ -457,34 +477,26 @@ class _Heartbeat:
             except Exception:  # a missed beat is not fatal; the next one may work
                 log.warning("heartbeat of post %s failed", self.work.post_id, exc_info=True)
                 continue
-            if not ours:
-                post = await _status(None, self.work.workspace_id, self.work.post_id, ctx=self.ctx)
-                if post == PostStatus.PUBLISHING.value:
-                    continue  # an in-flight record of our own outcome; not lost
-                self.lost = True
-                log.error("post %s is no longer this worker's (now %s); stopping its publish", self.work.post_id, post)
-                if self.main is not None:
-                    self.main.cancel()
-                return
+            if ours:
+                continue
+            if not self.live.creating:
+                return  # our own outcome (or a deferral) was recorded: nothing left to guard
+            state = await _state(self.ctx, self.work.workspace_id, self.work.post_id)
+            if state is not None and state[0] == PostStatus.PUBLISHING.value:
+                continue
+            self.lost = True
+            log.error("post %s is no longer this worker's (now %s); stopping its publish", self.work.post_id,
+                      state and state[0])
+            if self.main is not None:
+                self.main.cancel()
+            return
 
 
-async def _status(session: AsyncSession | None, workspace_id: uuid.UUID, post_id: uuid.UUID,
-                  ctx: dict[str, Any] | None = None) -> str | None:
-    stmt = select(Post.status).where(Post.id == post_id, Post.workspace_id == workspace_id)
-    if session is not None:
-        return (await session.execute(stmt)).scalar_one_or_none()
-    assert ctx is not None
+async def _state(ctx: dict[str, Any], workspace_id: uuid.UUID, post_id: uuid.UUID) -> tuple[str, str | None] | None:
     async with _session(ctx, workspace_id) as s:
-        value = (await s.execute(stmt)).scalar_one_or_none()
+        state = await delivery.post_state(s, workspace_id, post_id)
         await s.commit()
-        return value
-
-
-async def _error_of(ctx: dict[str, Any], workspace_id: uuid.UUID, post_id: uuid.UUID) -> str | None:
-    async with _session(ctx, workspace_id) as s:
-        value = (await s.execute(select(Post.publish_error).where(Post.id == post_id))).scalar_one_or_none()
-        await s.commit()
-        return value
+        return state
 
 
 async def _tell(ctx: dict[str, Any], workspace_id: uuid.UUID, post_id: uuid.UUID, status: PostStatus | str, *,

@@ -134,12 +134,12 @@ async def test_a_permission_refused_inside_the_service_is_a_top_level_error_with
     from sqlalchemy import func, select
 
     from clipflow_api.models import AuditLog, TeamMember
-    from tests.graphql.conftest import add_member, gid, make_workspace
+    from tests.graphql.conftest import gid
 
     # given an admin (who holds member:manage, so the resolver lets the call through) and an editor
-    ws = await make_workspace(committed)
-    _admin, admin_token = await add_member(committed, ws, "admin")
-    editor, _ = await add_member(committed, ws, "editor")
+    ws = await builders.workspace(committed)
+    _admin, admin_token = await builders.member(committed, ws, "admin")
+    editor, _ = await builders.member(committed, ws, "editor")
     membership = (
         await committed.execute(select(TeamMember).where(TeamMember.workspace_id == ws.id, TeamMember.user_id == editor.id))
     ).scalar_one()
@@ -162,12 +162,12 @@ async def test_a_state_refusal_stays_in_the_payload(api: Api, committed) -> None
     from sqlalchemy import select
 
     from clipflow_api.models import TeamMember
-    from tests.graphql.conftest import gid, make_token, make_user, make_workspace
+    from tests.graphql.conftest import gid
 
     # given a workspace with one owner
-    owner = await make_user(committed)
-    ws = await make_workspace(committed, owner)
-    token = await make_token(committed, owner)
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
     mine = (await committed.execute(select(TeamMember).where(TeamMember.workspace_id == ws.id))).scalar_one()
     await committed.commit()
     # when the only owner steps down

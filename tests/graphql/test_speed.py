@@ -18,14 +18,14 @@ KEYS = (descending(Video.created_at), SortKey(Video.id, descending=True))
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def _titles(db, ws_id, title: str, args: PageArgs) -> tuple[list[str], int]:  # noqa: ANN001
+async def _titles(db, ws_id, title: str, args: PageArgs) -> tuple[list[str], int]:
     base = select(Video).where(Video.deleted_at.is_(None), Video.title == title)
     pages = await fetch_pages(db, base, Video, Video.workspace_id, [ws_id], KEYS, args)
     page = pages.get(ws_id)
     return ([r.title for r in page.rows], page.total) if page else ([], 0)
 
 
-async def test_a_cached_keyset_statement_binds_each_requests_values(db) -> None:  # noqa: ANN001
+async def test_a_cached_keyset_statement_binds_each_requests_values(db) -> None:
     # given two workspaces whose videos differ by title
     a, b = await builders.workspace(db), await builders.workspace(db)
     for ws, title, n in ((a, "alpha", 3), (b, "beta", 2)):
@@ -46,7 +46,7 @@ async def test_a_cached_keyset_statement_binds_each_requests_values(db) -> None:
     assert len(relay._KEYSETS) - before <= 1
 
 
-async def test_a_cached_keyset_statement_binds_each_requests_cursor(db) -> None:  # noqa: ANN001
+async def test_a_cached_keyset_statement_binds_each_requests_cursor(db) -> None:
     # given five videos of one title
     ws = await builders.workspace(db)
     for i in range(5):
@@ -67,7 +67,7 @@ async def test_a_cached_keyset_statement_binds_each_requests_cursor(db) -> None:
     assert pages == [(ids[1:], True, False), (ids[3:], True, False)]
 
 
-async def test_a_validated_document_is_still_priced_with_each_requests_variables(api: Api, committed) -> None:  # noqa: ANN001
+async def test_a_validated_document_is_still_priced_with_each_requests_variables(api: Api, committed) -> None:
     owner = await builders.user(committed)
     ws = await builders.workspace(committed, owner)
     token = await builders.token(committed, owner)
@@ -83,7 +83,7 @@ async def test_a_validated_document_is_still_priced_with_each_requests_variables
     assert answers[2]["data"] == answers[0]["data"]
 
 
-async def test_a_lazy_connection_answers_each_field_it_is_asked(api: Api, committed) -> None:  # noqa: ANN001
+async def test_a_lazy_connection_answers_each_field_it_is_asked(api: Api, committed) -> None:
     owner = await builders.user(committed)
     ws = await builders.workspace(committed, owner)
     token = await builders.token(committed, owner)
@@ -107,3 +107,37 @@ async def test_a_lazy_connection_answers_each_field_it_is_asked(api: Api, commit
     assert (info["hasNextPage"], info["hasPreviousPage"]) == (True, False)
     assert (info["startCursor"], info["endCursor"]) == (conn["edges"][0]["cursor"], conn["edges"][1]["cursor"])
     assert conn["totalCount"] == 3
+
+
+async def test_a_pages_to_one_field_is_loaded_with_the_page_however_it_is_asked(api: Api, committed) -> None:
+    # given a clip with posts on two accounts
+    owner = await builders.user(committed)
+    ws = await builders.workspace(committed, owner)
+    token = await builders.token(committed, owner)
+    clip = await builders.clip(committed, await builders.video(committed, ws))
+    accounts = [await builders.social_account(committed, ws) for _ in range(2)]
+    posts = [await builders.post(committed, accounts[i % 2], clip, created_by=owner.id) for i in range(4)]
+    await committed.commit()
+    expected = {gid("Post", p.id): gid("SocialAccount", p.social_account_id) for p in posts}
+    clip_id = gid("Clip", clip.id)
+
+    # when socialAccount is asked through nodes, edges, a fragment, an inline fragment, and not at all
+    shapes = {
+        "nodes": "posts(first: 10) { nodes { id socialAccount { id } } }",
+        "edges": "posts(first: 10) { edges { node { id socialAccount { id } } } }",
+        "fragment": "posts(first: 10) { ...P }",
+        "inline": "posts(first: 10) { nodes { ... on Post { id socialAccount { id } } } }",
+    }
+    answers = {}
+    for name, selection in shapes.items():
+        fragment = " fragment P on PostConnection { nodes { id socialAccount { id } } }" if name == "fragment" else ""
+        body = await api.gql(f'{{ node(id: "{clip_id}") {{ ... on Clip {{ {selection} }} }} }}{fragment}', token=token, workspace=ws)
+        assert errors_of(body) == [], body
+        conn = body["data"]["node"]["posts"]
+        nodes = conn["nodes"] if "nodes" in conn else [e["node"] for e in conn["edges"]]
+        answers[name] = {n["id"]: n["socialAccount"]["id"] for n in nodes}
+    without = await api.gql(f'{{ node(id: "{clip_id}") {{ ... on Clip {{ posts(first: 10) {{ nodes {{ id }} }} }} }} }}', token=token, workspace=ws)
+
+    # then every shape answers each post's own account, and a page that does not ask loads none
+    assert all(found == expected for found in answers.values()), answers
+    assert {n["id"] for n in without["data"]["node"]["posts"]["nodes"]} == set(expected)

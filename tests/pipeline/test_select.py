@@ -109,7 +109,7 @@ def test_the_same_point_made_twice_is_kept_once() -> None:
     t = transcript((0.0, point[0]), (3.6, point[1]), (60.0, point[0]), (63.6, point[1]))
 
     deduplicated = select_clips(t, config=SHORT)
-    permissive = select_clips(t, config=SelectionConfig(**{**SHORT.__dict__, "max_similarity": 1.01}))
+    permissive = select_clips(t, config=SelectionConfig(**{**SHORT.__dict__, "max_similarity": 1.01, "max_repeat": 1.01}))
 
     assert [c.start for c in deduplicated] == [0.0]
     assert [c.start for c in permissive] == [0.0, 59.85]

@@ -16,8 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,12 +248,22 @@ async def _main() -> None:
     await worker.async_run()
 
 
-def one_hour_ago() -> datetime:
-    return clock.now() - timedelta(hours=1)
-
-
-__all__ = ["CLIP_SECONDS", "Decimal", "Fakes", "InProcessWorker", "STALE_S", "Scene", "fakes", "hand_over",
-           "one_hour_ago", "row", "run_until", "scene", "scheduled_post", "spawn_worker", "sql", "wait_for"]
+__all__ = [
+    "CLIP_SECONDS",
+    "STALE_S",
+    "Fakes",
+    "InProcessWorker",
+    "Scene",
+    "fakes",
+    "hand_over",
+    "row",
+    "run_until",
+    "scene",
+    "scheduled_post",
+    "spawn_worker",
+    "sql",
+    "wait_for",
+]
 
 
 if __name__ == "__main__":

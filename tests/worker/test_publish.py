@@ -2,6 +2,8 @@
 time, streams the file, and records the outcome (published, retried later, or failed with a
 reason, an audit row and an outbox event)."""
 
+# ruff: noqa: F811  (the fixtures come from tests.worker.publishing_support, imported by name)
+
 from __future__ import annotations
 
 import json
@@ -28,19 +30,19 @@ from tests.worker.publishing_support import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.slow
 
 
-def _done(committed, post_id, *statuses: str):  # noqa: ANN001, ANN202
+def _done(committed, post_id, *statuses: str):
     async def check() -> bool:
         return (await row(committed, Post, post_id)).status in statuses
 
     return check
 
 
-async def _events(committed, post_id):  # noqa: ANN001, ANN202
+async def _events(committed, post_id):
     return await sql(committed, "SELECT type, payload FROM outbox_events WHERE payload->>'post_id' = :p ORDER BY created_at",
                      p=str(post_id))
 
 
-async def _audit(committed, post_id):  # noqa: ANN001, ANN202
+async def _audit(committed, post_id):
     rows = await sql(committed, "SELECT action, details FROM audit_logs WHERE resource_id = :p ORDER BY created_at",
                      p=post_id)
     return [(r.action, r.details) for r in rows]
@@ -121,7 +123,7 @@ async def test_a_429_with_retry_after_defers_the_post_and_the_account(committed,
     assert await arq_pool.exists(f"arq:job:{job_id}") == 1
 
 
-def _retry_planned(committed, post_id):  # noqa: ANN001, ANN202
+def _retry_planned(committed, post_id):
     async def check() -> bool:
         p = await row(committed, Post, post_id)
         return p.status == "scheduled" and p.publish_attempts == 1
@@ -249,7 +251,7 @@ async def test_a_rescheduled_or_cancelled_post_is_left_alone_by_its_old_job(comm
     assert (await row(committed, Post, cancelled.id)).status == "cancelled"
 
 
-async def _job_ids(arq_pool) -> list[str]:  # noqa: ANN001
+async def _job_ids(arq_pool) -> list[str]:
     keys = await arq_pool.keys("arq:job:publish_post:*") + await arq_pool.keys("arq:result:publish_post:*")
     return sorted({k.decode().split(":", 2)[2] for k in keys})
 
@@ -280,7 +282,7 @@ async def test_the_instagram_quota_defers_the_post_with_a_reason(committed, arq_
     assert fakes.instagram.state.posts_created == 2
 
 
-async def _count(committed, account_id, status, n) -> bool:  # noqa: ANN001
+async def _count(committed, account_id, status, n) -> bool:
     rows = await sql(committed, "SELECT count(*) AS n FROM posts WHERE social_account_id = :a AND status = :s",
                      a=account_id, s=status)
     return rows[0].n == n

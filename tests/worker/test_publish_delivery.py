@@ -37,7 +37,7 @@ class Failed:
     ref: str | None = None
 
 
-async def _post(app_db, platform: str = "tiktok", **kw):  # noqa: ANN001, ANN202
+async def _post(app_db, platform: str = "tiktok", **kw):
     owner = await builders.user(app_db)
     ws = await workspaces.create_workspace(app_db, owner_id=owner.id, name="Queue")
     await builders.use_tenant(app_db, ws.id, owner.id)
@@ -53,12 +53,12 @@ async def _post(app_db, platform: str = "tiktok", **kw):  # noqa: ANN001, ANN202
     return ws, account, post
 
 
-async def _reload(app_db, post: Post) -> Post:  # noqa: ANN001
+async def _reload(app_db, post: Post) -> Post:
     return (await app_db.execute(select(Post).where(Post.id == post.id).execution_options(populate_existing=True))).scalar_one()
 
 
 async def test_claim_takes_a_due_post_and_composes_its_caption(app_db) -> None:
-    ws, account, post = await _post(app_db)
+    ws, _, post = await _post(app_db)
     work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=NOW)
     assert work is not None and work.action == "publish"
     assert (work.caption, work.platform, work.duration_s, work.media_key) == ("Hello world\n\n#clips", Platform.TIKTOK,
@@ -129,7 +129,7 @@ async def test_retry_after_sets_the_next_attempt(app_db) -> None:
     assert NOW + timedelta(seconds=120) <= later.next_attempt_at <= NOW + timedelta(seconds=121)
 
 
-async def _unconfirmed(app_db):  # noqa: ANN001, ANN202
+async def _unconfirmed(app_db):
     ws, account, post = await _post(app_db, status="unconfirmed", publish_started_at=NOW - timedelta(seconds=30),
                                     publish_ref="container-1")
     work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=NOW)
@@ -169,7 +169,7 @@ async def test_reconcile_publishes_again_only_when_the_listing_proves_the_post_a
 
 
 async def test_reconcile_never_takes_media_another_post_already_holds(app_db) -> None:
-    ws, account, post, work = await _unconfirmed(app_db)
+    ws, account, _, work = await _unconfirmed(app_db)
     await builders.post(app_db, account, None, created_by=ws.owner_id, caption="Hello world", hashtags=["clips"],
                         status="published", platform_post_id="taken")
     recent = [Media("taken", "Hello world #clips", NOW - timedelta(seconds=5))]

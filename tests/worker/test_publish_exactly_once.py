@@ -2,6 +2,8 @@
 dropped after the platform accepted the post, a flushed Redis. After the sweeper and the
 retries have run, every fake platform has created exactly one post for every post."""
 
+# ruff: noqa: F811  (the fixtures come from tests.worker.publishing_support, imported by name)
+
 from __future__ import annotations
 
 import asyncio
@@ -33,14 +35,14 @@ from tests.worker.publishing_support import (  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.slow
 
 
-def _status_is(committed, post_id, *statuses: str):  # noqa: ANN001, ANN202
+def _status_is(committed, post_id, *statuses: str):
     async def check() -> bool:
         return (await row(committed, Post, post_id)).status in statuses
 
     return check
 
 
-async def _actions(committed, post_id) -> list[str]:  # noqa: ANN001
+async def _actions(committed, post_id) -> list[str]:
     rows = await sql(committed, "SELECT action FROM audit_logs WHERE resource_id = :p ORDER BY created_at", p=post_id)
     return [r.action for r in rows]
 
@@ -195,3 +197,33 @@ async def test_after_redis_is_flushed_the_sweeper_hands_due_posts_to_arq_again(c
 
     await run_until(all_published, 60, "the three posts")
     assert fakes.created() == {"youtube": 1, "tiktok": 1, "instagram": 1}
+
+
+async def test_a_worker_that_lost_its_claim_stops_its_publish_and_the_post_goes_out_once(committed, arq_pool,
+                                                                                         fakes) -> None:
+    # given a YouTube upload that hangs at the platform
+    sc = await scene(committed, Platform.YOUTUBE)
+    post = await scheduled_post(committed, sc)
+    fakes.youtube.state.faults.add("upload", Fault.hang(seconds=60))
+    await hand_over(arq_pool, post)
+    from tests.worker.publishing_support import InProcessWorker
+
+    async with InProcessWorker() as running:
+        async def uploading() -> bool:
+            return "upload" in fakes.youtube.state.calls
+
+        await wait_for(uploading, 30, "the upload to start")
+        # when someone else takes the post over meanwhile (as a reconciler of a stale post would)
+        await sql(committed, "UPDATE posts SET status = 'unconfirmed' WHERE id = :p", p=post.id)
+
+        # then the heartbeat notices and cancels the job's publish (arq runs the job again)
+        async def cancelled() -> bool:
+            return running.worker.jobs_retried >= 1
+
+        await wait_for(cancelled, 30, "the job to be cancelled")
+        fakes.youtube.state.released.set()
+        # and the post, reconciled (absent) and resumed, goes out once
+        await wait_for(_status_is(committed, post.id, "published", "failed"), 30, "the post to be published")
+    assert fakes.youtube.state.posts_created == 1
+    assert len(fakes.youtube.state.sessions) == 1
+    assert await _actions(committed, post.id) == ["post.reconciled_absent", "post.published"]

@@ -13,10 +13,24 @@ from .inputs import ClipFilterInput, ClipSortingInput
 from ..context import Info
 from ..base import JSON, RowType, desc
 from ..enums import AssetType, CaptionPosition, CaptionStyle, ClipStatus, UserMediaType, VideoSourceType, VideoStatus, WatermarkPosition
+from ...processing import speech
 from ...storage.workspace_files import workspace_prefix
 from ..files import SIGNED_URL_TTL_S, signed_url
 from ..loaders import load_connection, load_list, load_one
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
+
+
+@strawberry.type(description="A stretch of a video's speech that was not transcribed.")
+class UntranscribedPart:
+    start: float = desc("Where it starts, in seconds.")
+    end: float = desc("Where it ends, in seconds.")
+    language: str = desc("The language heard (ISO 639-1; \"und\" when it could not be named).")
+    reason: str = desc("Why it was not transcribed, in a sentence.")
+    advice: str = desc("What would transcribe it (which ASR_MODEL to configure).")
+
+    @classmethod
+    def from_domain(cls, part: speech.UntranscribedPart) -> UntranscribedPart:
+        return cls(start=part.start, end=part.end, language=part.language, reason=part.reason, advice=part.advice)
 
 
 @strawberry.type(description="A long source video that clips are cut from.")
@@ -50,6 +64,18 @@ class Video(relay.Node, RowType):
     tags: list[str] | None = desc("Labels.")
     created_at: datetime = desc("When the video was added.")
     updated_at: datetime = desc("Last change.")
+
+    @strawberry.field(description="Every language heard in the video (ISO 639-1, most spoken first; \"und\" when one could not be named).")
+    def languages(self) -> list[str]:
+        return speech.languages(cast(dict[str, Any] | None, self.transcript), self.language_detected)
+
+    @strawberry.field(description="Speech the configured model could not transcribe (another language, or too unclear); no clip covers it.")
+    def untranscribed_parts(self) -> list[UntranscribedPart]:
+        return [UntranscribedPart.from_domain(p) for p in speech.untranscribed_parts(cast(dict[str, Any] | None, self.transcript))]
+
+    @strawberry.field(description="Why processing found nothing worth a clip, in a sentence (null when there are clips or it has not run).")
+    def no_clip_reason(self) -> str | None:
+        return speech.no_clip_reason(cast(dict[str, Any] | None, self.transcript))
 
     @strawberry.field(description=f"A signed link to the source file, valid for {SIGNED_URL_TTL_S // 60} minutes (null until the file is stored).")
     def download_url(self, info: Info) -> str | None:

@@ -13,7 +13,7 @@ from .inputs import CommentFilterInput, PostFilterInput
 from ..base import JSON, RowType, desc
 from ..context import Info
 from ..enums import CommentSentiment, Platform, PostMediaType, PostStatus, SocialAccountStatus
-from ..loaders import load_connection, load_one
+from ..loaders import ToOne, load_connection, load_one, related
 from ..relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg
 
 
@@ -90,14 +90,17 @@ class Post(relay.Node, RowType):
     updated_at: dt.datetime = desc("Last change.")
 
     _row_aliases = {"group_uuid": "group_id"}
+    # loaded with the page of posts when the query asks for it (graphql.loaders.ToOne)
+    _to_one = {"socialAccount": ToOne("social_account_id", "SocialAccount")}
 
     @strawberry.field(description="What posts made together (one per account) share: a client shows them as one.")
     def group_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.group_uuid)) if self.group_uuid is not None else None
 
     @strawberry.field(description="The account the post goes to.")
-    async def social_account(self, info: Info) -> SocialAccount | None:
-        return await load_one(info, SocialAccountByIdLoader, SocialAccount, self.social_account_id)
+    def social_account(self, info: Info) -> SocialAccount | None:
+        # the account loaded with the page of posts, else an awaitable load (graphql-core awaits it)
+        return related(self, info, "socialAccount", SocialAccountByIdLoader, SocialAccount, self.social_account_id)
 
     @strawberry.field(description="The clip published.")
     async def clip(self, info: Info) -> Clip | None:
