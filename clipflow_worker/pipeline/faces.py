@@ -23,6 +23,7 @@ import numpy as np
 from .types import MediaError, ProgressFn, no_progress
 
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
+_DEBLOCKING_CODECS = frozenset({"h264", "hevc"})  # decoders that honour skip_loop_filter
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,10 @@ def sample_faces(
             raise MediaError("This file has no video stream.")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if stream.codec_context.name in _DEBLOCKING_CODECS:
+            # The deblocking filter smooths block edges for the eye; a face detector on a
+            # downscaled copy does not need it, and skipping it makes decoding ~30% cheaper.
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
         origin = (container.start_time or 0) / av.time_base  # ffmpeg's -ss counts from here too
         _seek(container, stream, origin + start)
         next_t = 0.0

@@ -11,10 +11,6 @@ from typing import Any
 from clipflow_api.auth.principal import Principal
 from clipflow_api.permissions import ROLE_PERMISSIONS
 
-# email and use_tenant live with the builders (which need them); add_user and subscribe are the
-# builders' names from before the merge, for tests written against them.
-from tests.fixtures.builders import email, subscribe, use_tenant  # noqa: F401
-from tests.fixtures.builders import user as add_user  # noqa: F401
 
 STRONG_PASSWORD = "Correct-horse-42"
 

@@ -12,7 +12,7 @@ from clipflow_api.errors import Conflict, NotFound, PermissionDenied, Validation
 from clipflow_api.feature_flags import service
 from clipflow_api.feature_flags.service import FeatureFlagChanges
 from clipflow_api.permissions import ROLE_PERMISSIONS, SYSTEM_PERMISSIONS
-from tests.auth.helpers import use_tenant
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 FLAG = "SELECT name, description, is_enabled, rollout_percentage, target_users, target_teams, conditions, environment, created_by FROM feature_flags WHERE id = :f"

@@ -17,22 +17,6 @@ from clipflow_api.config import get_settings
 from clipflow_api.db import create_app_engine
 from clipflow_api.graphql.relay import global_id
 
-# The builders' names from before they moved to tests.fixtures.builders, for tests written
-# against them: import the builders from there (``from tests.fixtures import builders``).
-from tests.fixtures.builders import (  # noqa: F401
-    caption as make_caption,
-    clip as make_clip,
-    member as add_member,
-    metric as make_metric,
-    post as make_post,
-    social_account as make_social_account,
-    token as make_token,
-    user as make_user,
-    video as make_video,
-    workspace as make_workspace,
-)
-
-
 @dataclass
 class Api:
     client: httpx.AsyncClient

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipflow_api.errors import NotFound
 from clipflow_api.jobs import service
 from clipflow_api.workspaces import service as workspaces
-from tests.auth.helpers import use_tenant
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 
@@ -65,7 +65,10 @@ async def test_a_deleted_or_foreign_video_is_not_found(app_db: AsyncSession) -> 
 
 
 def test_functions_by_queue_follow_the_job_types() -> None:
-    assert service.functions_by_queue() == {service.MEDIA_QUEUE: {service.PROBE_VIDEO, service.PROCESS_VIDEO}}
+    assert service.functions_by_queue() == {
+        service.MEDIA_QUEUE: {service.PROBE_VIDEO, service.PROCESS_VIDEO, service.CONFORM_POST_MEDIA},
+        service.PUBLISH_QUEUE: {service.PUBLISH_POST},
+    }
 
 
 def test_arq_job_id_of_a_bare_id_needs_the_type() -> None:

@@ -21,7 +21,7 @@ from clipflow_api.config import get_settings
 from clipflow_api.models import (
     Account, ApiKey, BrandKit, MediaFolder, Subscription, User, UserMedia, UserSession, Verification, Webhook,
 )
-from tests.auth.helpers import use_tenant
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 from tests.graphql.conftest import Api, api, gid  # noqa: F401 - fixtures
 

@@ -57,7 +57,7 @@ async def test_french_after_english_is_recorded_and_no_clip_says_why(committed, 
     assert reason.startswith("No clips: the longest stretch of connected speech lasts 2")
     assert "English-only speech model cannot transcribe" in reason
     assert (video.status, video.error_message, job.status) == ("completed", None, "completed")
-    assert job.output["no_clip_reason"] == reason and job.output["clips"] == []
+    assert job.output_data["no_clip_reason"] == reason and job.output_data["clips"] == []
     assert (await committed.execute(select(Clip).where(Clip.video_id == video.id))).scalars().all() == []
     # the languages and the untranscribed French are recorded
     named = "fr" if shipped_multilingual_model() is not None else "und"

@@ -67,11 +67,7 @@ EXPECTED["owner"] = EXPECTED["admin"] | {"billing:manage", "workspace:delete"}
 # Declared for domains that do not check them yet; each leaves this list once code uses it.
 RESERVED = {
     "workspace:delete": "workspace deletion (owner only) is not an API yet",
-    "post:write": "publishing",
-    "post:schedule": "publishing",
-    "post:approve": "publishing",
     "comment:write": "the inbox",
-    "social_account:manage": "connecting social accounts",
     "billing:manage": "billing",
     "analytics:read": "analytics",
 }

@@ -16,7 +16,7 @@ from clipflow_api.errors import Conflict, NotFound, ValidationError
 from clipflow_api.models import Workspace
 from clipflow_api.workspaces import service
 from clipflow_api.workspaces.service import slugify
-from tests.auth.helpers import use_tenant
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 
