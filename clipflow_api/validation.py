@@ -7,9 +7,12 @@ opposed to ``None``, "clear it"); ``given`` tells them apart.
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any, Final, TypeVar
 
 from .errors import ErrorCode, ValidationError
+
+E = TypeVar("E", bound=StrEnum)
 
 MAX_LIST_INPUT = 50
 MAX_TEXT = 10_000
@@ -98,3 +101,12 @@ def clean_name(name: str, *, field: str = "name", max_length: int = 255) -> str:
     if len(value) > max_length:
         raise ValidationError(ErrorCode.INVALID, f"Use at most {max_length} characters.", field)
     return value
+
+
+def one_of(enum: type[E], value: Any, field: str, what: str) -> E:
+    """``value`` as a member of ``enum`` (a str equal to the stored value); INVALID naming the choices otherwise."""
+    try:
+        return enum(value)
+    except ValueError:
+        *head, last = [m.value for m in enum]
+        raise ValidationError(ErrorCode.INVALID, f"{what} is {', '.join(head)} or {last}.", field) from None

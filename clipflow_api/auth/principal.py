@@ -64,11 +64,12 @@ class Principal:
     def can(self, permission: str) -> bool:
         return permission in self.permissions
 
-    def require(self, permission: str) -> uuid.UUID:
+    def require(self, permission: str, *, needs_user: bool = False) -> uuid.UUID:
         """The workspace the caller acts in, when they hold ``permission`` there; PermissionDenied otherwise.
 
-        The one permission rule every service applies (jobs and GraphQL alike)."""
-        if self.workspace_id is None or not self.can(permission):
+        The one permission rule every service applies (jobs and GraphQL alike); ``needs_user``
+        when the action is recorded as someone's (an upload, a connected account)."""
+        if self.workspace_id is None or not self.can(permission) or (needs_user and self.user_id is None):
             raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission in this workspace.")
         return self.workspace_id
 

@@ -39,7 +39,7 @@ from ..models.enums import (
 from ..processing import service as processing
 from ..rows import delete_row, get_row, refreshed
 from ..storage import workspace_files as files
-from ..validation import UNSET, check_color, check_list, check_text, given, require_text
+from ..validation import UNSET, check_color, check_list, check_text, given, one_of, require_text
 from . import repository
 
 E = TypeVar("E", bound=StrEnum)
@@ -51,18 +51,6 @@ MAX_FOLDER_DEPTH = 100
 
 
 # --- shared checks ---------------------------------------------------------------------------
-
-
-def _one_of(enum: type[E], value: Any, field: str, what: str) -> E:
-    """``value`` as a member of ``enum``; INVALID naming the choices otherwise."""
-    try:
-        return enum(value)
-    except ValueError:
-        choices = [m.value for m in enum]
-        raise ValidationError(
-            ErrorCode.INVALID, f"{what} is {', '.join(choices[:-1])} or {choices[-1]}.", field
-        ) from None
-
 
 async def _record(session: AsyncSession, principal: Principal, action: str, row: Any, details: dict[str, Any] | None = None) -> None:
     resource_type = action.rsplit(".", 1)[0]
@@ -182,7 +170,7 @@ class VideoChanges:
 async def create_video(session: AsyncSession, principal: Principal, data: VideoNew) -> Video:
     """Record a video whose file is already in storage (nothing is processed)."""
     workspace_id = principal.require("video:write")
-    source_type = _one_of(VideoSourceType, data.source_type, "sourceType", "The source type")
+    source_type = one_of(VideoSourceType, data.source_type, "sourceType", "The source type")
     video = Video(
         workspace_id=workspace_id,
         uploaded_by=principal.user_id,
@@ -257,7 +245,7 @@ async def update_clip(session: AsyncSession, principal: Principal, clip_id: uuid
     if given(data.caption_style):
         changes["caption_style"] = (
             None if data.caption_style is None
-            else _one_of(CaptionStyle, data.caption_style, "captionStyle", "The caption style").value
+            else one_of(CaptionStyle, data.caption_style, "captionStyle", "The caption style").value
         )
     start = _millis(data.start_time) if given(data.start_time) and data.start_time is not None else clip.start_time
     end = _millis(data.end_time) if given(data.end_time) and data.end_time is not None else clip.end_time
@@ -358,7 +346,7 @@ async def update_caption(session: AsyncSession, principal: Principal, caption_id
         clip = await get_row(session, Clip, caption.clip_id, "id", lock=False)
         changes["words"] = check_caption_words(data.words, float(clip.end_time - clip.start_time))
     if given(data.style) and data.style is not None:
-        changes["style"] = _one_of(CaptionStyle, data.style, "style", "The caption style").value
+        changes["style"] = one_of(CaptionStyle, data.style, "style", "The caption style").value
     if given(data.font_family):
         changes["font_family"] = check_text(data.font_family, "fontFamily", max_length=100)
     if given(data.font_size):
@@ -370,7 +358,7 @@ async def update_caption(session: AsyncSession, principal: Principal, caption_id
     if given(data.background_color):
         changes["background_color"] = check_color(data.background_color, "backgroundColor", alpha=True)
     if given(data.position) and data.position is not None:
-        changes["position"] = _one_of(CaptionPosition, data.position, "position", "The position").value
+        changes["position"] = one_of(CaptionPosition, data.position, "position", "The position").value
     for name, value in changes.items():
         setattr(caption, name, value)
     await refreshed(session, caption)
@@ -476,7 +464,7 @@ async def _brand_kit_changes(storage: Any, principal: Principal, data: BrandKitF
     if given(data.watermark_position):
         changes["watermark_position"] = (
             None if data.watermark_position is None
-            else _one_of(WatermarkPosition, data.watermark_position, "watermarkPosition", "The watermark position").value
+            else one_of(WatermarkPosition, data.watermark_position, "watermarkPosition", "The watermark position").value
         )
     if given(data.watermark_opacity):
         opacity = data.watermark_opacity
@@ -551,7 +539,7 @@ class AssetNew:
 async def create_asset(session: AsyncSession, principal: Principal, data: AssetNew, *, storage: Any) -> Asset:
     """Add an asset whose file the workspace uploaded."""
     workspace_id = principal.require("asset:write")
-    type_ = _one_of(AssetType, data.type, "type", "Type")
+    type_ = one_of(AssetType, data.type, "type", "Type")
     key, size = await check_workspace_file(storage, principal, require_text(data.file_url, "fileUrl", max_length=2000), "fileUrl")
     asset = Asset(
         workspace_id=workspace_id,
@@ -696,7 +684,7 @@ async def create_user_media(
 ) -> UserMedia:
     """Add a file the workspace uploaded to the media library."""
     workspace_id = principal.require("media:write")
-    media_type = _one_of(UserMediaType, data.media_type, "mediaType", "Media type")
+    media_type = one_of(UserMediaType, data.media_type, "mediaType", "Media type")
     if data.file_size < 0:
         raise ValidationError(ErrorCode.INVALID, "The size cannot be negative.", "fileSize")
     key, size = await check_workspace_file(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.principal import Principal
 from ..billing.plans import plan_of_workspace
-from ..errors import DomainError, ErrorCode, PermissionDenied, ValidationError
+from ..errors import DomainError, ErrorCode, ValidationError
 from ..jobs import service as jobs
 from ..models import Job, Video
 from ..models.enums import CaptionStyle
@@ -45,19 +45,12 @@ async def upload_limit_bytes(session: AsyncSession, workspace_id: uuid.UUID) -> 
     plan = await plan_of_workspace(session, workspace_id)
     return int(plan.features.get("max_upload_mb", 500)) * 1024 * 1024
 
-
-def _require(principal: Principal) -> uuid.UUID:
-    if principal.workspace_id is None or principal.user_id is None or not principal.can("video:write"):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, "You cannot add videos to this workspace.")
-    return principal.workspace_id
-
-
 async def create_video_from_file(
     session: AsyncSession, principal: Principal, storage: Any, *, path: Path, filename: str,
     title: str | None = None, options: dict[str, Any] | None = None,
 ) -> tuple[Video, Job]:
     """Store an uploaded file as a new video and queue its processing."""
-    workspace_id = _require(principal)
+    workspace_id = principal.require("video:write", needs_user=True)
     size = path.stat().st_size
     limit = await upload_limit_bytes(session, workspace_id)
     if size > limit:
@@ -86,7 +79,7 @@ async def create_video_from_url(
     options: dict[str, Any] | None = None,
 ) -> tuple[Video, Job]:
     """Record a video to import from ``url``; the job downloads it (SSRF-checked) first."""
-    workspace_id = _require(principal)
+    workspace_id = principal.require("video:write", needs_user=True)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
         raise ValidationError(ErrorCode.INVALID_URL, "Give an http(s) link to a video file.", "url")

@@ -27,7 +27,7 @@ from ..auth.principal import Principal
 from ..errors import Conflict, ErrorCode, NotFound, ValidationError
 from ..models import Project, TimelineElement
 from ..models.enums import ProjectStatus, TimelineElementType
-from ..validation import UNSET, check_text, given, require_text
+from ..validation import UNSET, check_text, given, one_of, require_text
 from . import repository
 
 MAX_CANVASES = 20
@@ -101,16 +101,6 @@ class TimelineElementChanges:
 
 # -- shared checks ---------------------------------------------------------------------------
 
-
-def _one_of(cls: type[E], value: Any, field: str, what: str) -> str:
-    """The stored string of an enum value, or INVALID naming the allowed values."""
-    try:
-        return cls(value).value
-    except ValueError:
-        *head, last = [m.value for m in cls]
-        raise ValidationError(ErrorCode.INVALID, f"{what} is {', '.join(head)} or {last}.", field) from None
-
-
 def _json_object(value: Any, field: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError(ErrorCode.INVALID, f"{what} a JSON object.", field)
@@ -166,7 +156,7 @@ async def _project_values(
     if given(data.description):
         values["description"] = check_text(data.description, "description", max_length=5000)
     if given(data.status) and data.status is not None:
-        values["status"] = _one_of(ProjectStatus, data.status, "status", "Status")
+        values["status"] = one_of(ProjectStatus, data.status, "status", "Status")
     if given(data.social_format_id) and data.social_format_id is not None:
         values["social_format_id"] = await _format(session, data.social_format_id)
     elif creating:
@@ -311,7 +301,7 @@ def _element_values(data: TimelineElementChanges, *, creating: bool) -> tuple[di
     values: dict[str, Any] = {}
     recorded: dict[str, Any] = {}
     if given(data.type) and data.type is not None:
-        values["type"] = recorded["type"] = _one_of(TimelineElementType, data.type, "type", "Type")
+        values["type"] = recorded["type"] = one_of(TimelineElementType, data.type, "type", "Type")
     elif creating:
         raise ValidationError(ErrorCode.REQUIRED, "This field is required.", "type")
     if (given(data.name) and data.name is not None) or creating:

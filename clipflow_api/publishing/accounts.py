@@ -171,13 +171,6 @@ class Consented:
 def _state_key(state: str) -> str:
     return STATE_KEY_PREFIX + hash_token(state)
 
-
-def _require(principal: Principal) -> uuid.UUID:
-    if principal.workspace_id is None or principal.user_id is None or not principal.can(PERMISSION):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {PERMISSION} permission in this workspace.")
-    return principal.workspace_id
-
-
 def _client(platform: str, settings: Settings) -> oauth.PlatformClient:
     try:
         value = Platform(platform)
@@ -237,7 +230,7 @@ async def start_connect(
 ) -> str:
     """The platform's consent URL for connecting an account to the principal's workspace."""
     settings = settings or get_settings()
-    workspace_id = _require(principal)
+    workspace_id = principal.require(PERMISSION, needs_user=True)
     client = _client(platform, settings)
     plan = await plan_of_workspace(session, workspace_id)
     if await repository.count_connected(session, workspace_id) >= plan.social_accounts and not (
@@ -284,7 +277,7 @@ async def _acting_principal(session: AsyncSession, pending: PendingConnect, ip: 
     principal = Principal(user_id=pending.user_id, workspace_id=pending.workspace_id,
                           role=member.role if member else None, permissions=permissions, ip_address=ip,
                           user_agent=user_agent)
-    _require(principal)
+    principal.require(PERMISSION, needs_user=True)
     return principal
 
 
@@ -344,7 +337,7 @@ async def complete_connect(
     manage accounts there. The pending id works once: it is used up by the first attempt, even a
     refused one (a forwarded link's parked tokens are discarded by the victim's own app)."""
     settings = settings or get_settings()
-    workspace_id = _require(principal)
+    workspace_id = principal.require(PERMISSION, needs_user=True)
     stale = ValidationError(ErrorCode.OAUTH_FAILED,
                             "This connection expired or was already finished; connect the account again.", "pending_id")
     if not pending_id or len(pending_id) > MAX_SECRET_LENGTH:
@@ -440,7 +433,7 @@ async def disconnect(
 
     The account row stays, with its posts and history; connecting it again revives it."""
     settings = settings or get_settings()
-    workspace_id = _require(principal)
+    workspace_id = principal.require(PERMISSION, needs_user=True)
     account = await repository.get_account(session, workspace_id, account_id, lock=True)
     if account is None:
         raise NotFound(ErrorCode.NOT_FOUND, "No such social account.", "id")

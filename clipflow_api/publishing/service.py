@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit, clock
 from ..auth.principal import Principal
-from ..errors import Conflict, ErrorCode, NotFound, PermissionDenied, ValidationError
+from ..errors import Conflict, ErrorCode, NotFound, ValidationError
 from ..events import outbox
 from ..models import Post, SocialAccount
 from ..models.enums import (
@@ -49,7 +49,7 @@ from ..models.enums import (
     YouTubePrivacy,
 )
 from ..rows import refreshed
-from ..validation import UNSET, check_text, given
+from ..validation import UNSET, check_text, given, one_of
 from ..workspaces import repository as workspaces
 from . import conform, limits, platforms, queue, repository, states
 from .repository import CalendarWindow
@@ -142,20 +142,6 @@ _OPTION_CLASSES: dict[str, type] = {
 
 
 # --- shared checks ---------------------------------------------------------------------------------
-
-
-def _require(principal: Principal, permission: str) -> uuid.UUID:
-    if principal.workspace_id is None or not principal.can(permission):
-        raise PermissionDenied(ErrorCode.PERMISSION_DENIED, f"You need the {permission} permission to do this.")
-    return principal.workspace_id
-
-
-def _one_of(enum: type[Any], value: Any, field: str, what: str) -> str:
-    try:
-        return str(enum(value).value)
-    except ValueError:
-        choices = [m.value for m in enum]
-        raise ValidationError(ErrorCode.INVALID, f"{what} is {', '.join(choices[:-1])} or {choices[-1]}.", field) from None
 
 
 def platform_name(platform: str) -> str:
@@ -251,7 +237,7 @@ def _youtube_options(given_options: YouTubeOptions, current: dict[str, Any]) -> 
     if given(o.description):
         out["description"] = check_text(o.description, "youtube.description") or None
     if given(o.privacy):
-        out["privacy_status"] = None if o.privacy is None else _one_of(YouTubePrivacy, o.privacy, "youtube.privacy", "The privacy")
+        out["privacy_status"] = None if o.privacy is None else one_of(YouTubePrivacy, o.privacy, "youtube.privacy", "The privacy")
     if given(o.category_id):
         category = None if o.category_id is None else o.category_id.strip()
         if category is not None and not _YOUTUBE_CATEGORY.fullmatch(category):
@@ -266,7 +252,7 @@ def _tiktok_options(given_options: TikTokOptions, current: dict[str, Any], accou
     out = dict(current)
     o = given_options
     if given(o.privacy_level):
-        level = None if o.privacy_level is None else _one_of(TikTokPrivacyLevel, o.privacy_level, "tiktok.privacyLevel", "The privacy level")
+        level = None if o.privacy_level is None else one_of(TikTokPrivacyLevel, o.privacy_level, "tiktok.privacyLevel", "The privacy level")
         if level is not None:
             for account in accounts:
                 offered = _creator_info(account).get("privacy_level_options")
@@ -344,7 +330,7 @@ def _sentence(text: str) -> str:
 
 async def create_posts(session: AsyncSession, principal: Principal, data: PostCreateInput) -> PostGroup:
     """One draft per chosen account from a clip, sharing a group id."""
-    workspace_id = _require(principal, "post:write")
+    workspace_id = principal.require("post:write")
     ids = list(dict.fromkeys(data.social_account_ids or []))
     if not ids:
         raise ValidationError(ErrorCode.REQUIRED, "Choose at least one account to post to.", "socialAccountIds")
@@ -412,7 +398,7 @@ async def create_posts(session: AsyncSession, principal: Principal, data: PostCr
 
 async def update_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID, data: PostChanges) -> Post:
     """Edit a post's text or options; after approval (or a rejection) it goes back for approval."""
-    workspace_id = _require(principal, "post:write")
+    workspace_id = principal.require("post:write")
     post = await _load_post(session, workspace_id, post_id)
     if post.status not in states.EDITABLE:
         raise Conflict(ErrorCode.CONFLICT, f"This post is {states.describe(post.status)}; it cannot be edited.", "status")
@@ -524,9 +510,9 @@ async def _go_out(session: AsyncSession, post: Post, account: SocialAccount) -> 
     """The post is scheduled (or moved in time): queue it after the commit and announce it."""
     queue.request_publish(session, post)
     await outbox.emit(session, post.workspace_id, OutboxEventType.POST_SCHEDULED, {
-        "postId": str(post.id), "groupId": str(post.group_id) if post.group_id else None,
-        "socialAccountId": str(account.id), "platform": account.platform,
-        "scheduledAt": post.scheduled_at.isoformat() if post.scheduled_at else None,
+        "post_id": str(post.id), "group_id": str(post.group_id) if post.group_id else None,
+        "social_account_id": str(account.id), "platform": account.platform,
+        "scheduled_at": post.scheduled_at.isoformat() if post.scheduled_at else None,
     })
 
 
@@ -576,7 +562,7 @@ async def _move_in_time(session: AsyncSession, principal: Principal, post: Post,
 
 async def schedule_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID, at: datetime, *, storage: Any) -> Post:
     """Schedule a draft at ``at`` (or send it for approval where the workspace needs that)."""
-    workspace_id = _require(principal, "post:schedule")
+    workspace_id = principal.require("post:schedule")
     at = _check_time(at)
     post = await _load_post(session, workspace_id, post_id)
     if post.status != PostStatus.DRAFT:
@@ -592,7 +578,7 @@ async def schedule_post(session: AsyncSession, principal: Principal, post_id: uu
 
 async def publish_now(session: AsyncSession, principal: Principal, post_id: uuid.UUID, *, storage: Any) -> Post:
     """Publish a draft or a scheduled post as soon as possible (a draft needing approval waits for it)."""
-    workspace_id = _require(principal, "post:schedule")
+    workspace_id = principal.require("post:schedule")
     post = await _load_post(session, workspace_id, post_id)
     now = clock.now()
     if post.status == PostStatus.DRAFT:
@@ -606,7 +592,7 @@ async def publish_now(session: AsyncSession, principal: Principal, post_id: uuid
 
 async def reschedule_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID, at: datetime) -> Post:
     """Move a scheduled (or pending approval) post to another time."""
-    workspace_id = _require(principal, "post:schedule")
+    workspace_id = principal.require("post:schedule")
     at = _check_time(at)
     post = await _load_post(session, workspace_id, post_id)
     if post.status not in (PostStatus.SCHEDULED, PostStatus.PENDING_APPROVAL):
@@ -617,7 +603,7 @@ async def reschedule_post(session: AsyncSession, principal: Principal, post_id: 
 
 async def cancel_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID) -> Post:
     """Cancel a post that has not started publishing."""
-    workspace_id = _require(principal, "post:schedule")
+    workspace_id = principal.require("post:schedule")
     post = await _load_post(session, workspace_id, post_id)
     before = post.status
     states.move(post, PostStatus.CANCELLED)
@@ -629,13 +615,16 @@ async def cancel_post(session: AsyncSession, principal: Principal, post_id: uuid
 
 async def retry_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID, *, storage: Any) -> Post:
     """Schedule a failed post again, now (or at its time if that is still ahead), once its cause is fixed."""
-    workspace_id = _require(principal, "post:schedule")
+    workspace_id = principal.require("post:schedule")
     post = await _load_post(session, workspace_id, post_id)
     if post.status != PostStatus.FAILED:
         raise Conflict(ErrorCode.CONFLICT, f"This post is {states.describe(post.status)}; only a failed post can be retried.", "status")
     now = clock.now()
     at = post.scheduled_at if post.scheduled_at is not None and post.scheduled_at > now else now
-    return await _submit(session, principal, post, at, storage=storage, action="post.retry")
+    post = await _submit(session, principal, post, at, storage=storage, action="post.retry")
+    # a failed post is known not to be on the platform: a fresh start, with every attempt again
+    post.publish_attempts, post.next_attempt_at, post.publish_started_at, post.publish_ref = 0, None, None, None
+    return await refreshed(session, post)
 
 
 # --- approval -------------------------------------------------------------------------------------
@@ -643,7 +632,7 @@ async def retry_post(session: AsyncSession, principal: Principal, post_id: uuid.
 
 async def approve_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID) -> Post:
     """Approve a post waiting for approval: it is scheduled at its time (now, if that has passed)."""
-    workspace_id = _require(principal, "post:approve")
+    workspace_id = principal.require("post:approve")
     post = await _load_post(session, workspace_id, post_id)
     if post.status != PostStatus.PENDING_APPROVAL:
         raise Conflict(ErrorCode.CONFLICT, f"This post is {states.describe(post.status)}; only a post waiting for approval can be approved.", "status")
@@ -662,7 +651,7 @@ async def approve_post(session: AsyncSession, principal: Principal, post_id: uui
 
 async def reject_post(session: AsyncSession, principal: Principal, post_id: uuid.UUID, comment: str) -> Post:
     """Send a post waiting for approval back, saying why."""
-    workspace_id = _require(principal, "post:approve")
+    workspace_id = principal.require("post:approve")
     text = check_text(comment, "comment", max_length=MAX_COMMENT, required=True)
     post = await _load_post(session, workspace_id, post_id)
     states.move(post, PostStatus.REJECTED)
@@ -685,7 +674,7 @@ def calendar_window(
     platforms_: list[str] | None = None,
 ) -> CalendarWindow:
     """The caller's calendar window [start, end), checked (post:read; at most 366 days; zones given)."""
-    workspace_id = _require(principal, "post:read")
+    workspace_id = principal.require("post:read")
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationError(ErrorCode.INVALID, "Give both times with their UTC offset.", "from" if start.tzinfo is None else "to")
     if end <= start:
@@ -695,8 +684,8 @@ def calendar_window(
     return CalendarWindow(
         workspace_id=workspace_id, start=start, end=end,
         account_ids=tuple(dict.fromkeys(account_ids)) if account_ids else None,
-        statuses=tuple(sorted({_one_of(PostStatus, s, "statuses", "A status") for s in statuses})) if statuses else None,
-        platforms=tuple(sorted({_one_of(Platform, p, "platforms", "A platform") for p in platforms_})) if platforms_ else None,
+        statuses=tuple(sorted({one_of(PostStatus, s, "statuses", "A status") for s in statuses})) if statuses else None,
+        platforms=tuple(sorted({one_of(Platform, p, "platforms", "A platform") for p in platforms_})) if platforms_ else None,
     )
 
 

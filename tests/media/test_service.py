@@ -326,7 +326,8 @@ async def test_one_default_brand_kit_per_workspace(world: World, owner_sql) -> N
 
 async def test_brand_kits_are_a_plan_feature(world: World, owner_sql) -> None:  # noqa: ANN001
     free = world.stranger
-    from tests.auth.helpers import principal, use_tenant
+    from tests.auth.helpers import principal
+    from tests.fixtures.builders import use_tenant
 
     await use_tenant(world.db, free.id, free.owner_id)
     with pytest.raises(Conflict) as err:

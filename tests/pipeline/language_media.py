@@ -18,29 +18,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scripts import make_sample_media as sample  # noqa: E402
+from scripts import make_sample_media as sample
 
 OUT = ROOT / "tests" / "fixtures" / "media" / "language"
 
 SHORT_LINE = ("Here is the truth nobody wants to hear. Clarity beats talent, every single time. If you remember one thing today, remember that.",)
 
 ENGLISH = (
-    "Why do most startups fail in their first three years? It is not the money. "
-    "It is not the market. It is the team, and I am going to show you why.",
-    "Here is a number that shocked me. Ninety percent of the founders we surveyed said they "
+    ("Why do most startups fail in their first three years? It is not the money. "
+    "It is not the market. It is the team, and I am going to show you why."),
+    ("Here is a number that shocked me. Ninety percent of the founders we surveyed said they "
     "never wrote down how decisions get made. Not once. When things got hard, nobody knew "
-    "who had the final word.",
+    "who had the final word."),
 )
 FRENCH = (
-    "Pourquoi la plupart des jeunes entreprises échouent-elles pendant leurs trois premières années ? "
-    "Ce n'est pas l'argent. Ce n'est pas le marché. C'est l'équipe, et je vais vous montrer pourquoi.",
-    "Voici un chiffre qui m'a choqué. Quatre-vingt-dix pour cent des fondateurs que nous avons interrogés "
+    ("Pourquoi la plupart des jeunes entreprises échouent-elles pendant leurs trois premières années ? "
+    "Ce n'est pas l'argent. Ce n'est pas le marché. C'est l'équipe, et je vais vous montrer pourquoi."),
+    ("Voici un chiffre qui m'a choqué. Quatre-vingt-dix pour cent des fondateurs que nous avons interrogés "
     "n'ont jamais écrit comment les décisions sont prises. Quand les choses sont devenues difficiles, "
-    "personne ne savait qui avait le dernier mot.",
+    "personne ne savait qui avait le dernier mot."),
 )
 REPEATED = (
-    "So what should you do about it? First, write a one page decision document. Second, name "
-    "one owner for every decision. Third, review it every quarter. Three steps, thirty minutes a month.",
+    ("So what should you do about it? First, write a one page decision document. Second, name "
+    "one owner for every decision. Third, review it every quarter. Three steps, thirty minutes a month."),
 ) * 3
 
 

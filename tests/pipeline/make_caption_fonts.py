@@ -1,11 +1,11 @@
 """Build clipflow_worker/fonts/ (caption fonts for Latin, Greek, Cyrillic, Arabic, Hebrew and CJK).
 
-Sources, all SIL Open Font License 1.1 (the licence travels with the fonts as OFL.txt), from PyPI:
+Sources, all SIL Open Font License 1.1 (the licence travels with the fonts as licenses/OFL.txt), from PyPI:
 fontpkg-noto-sans (Noto Sans), fontpkg-noto-sans-arabic (Noto Sans Arabic), pylopdf-fonts-he
 (Noto Sans Hebrew) and cvttf-notosanscjk-bold (Noto Sans CJK TC Bold). The variable fonts are
 pinned to Bold (captions are bold) and everything is subset to the scripts captions need; the
-CJK font keeps the characters of GB 2312, JIS X 0208 and KS X 1001 (common Chinese, Japanese
-and Korean), which takes it from 17 MB to a few. Run with the wheels unpacked in one folder:
+CJK font keeps the first levels of GB 2312 and JIS X 0208 and the hangul of KS X 1001 (the
+common Chinese, Japanese and Korean characters), which takes it from 17 MB to about 4 MB. Run with the wheels unpacked in one folder:
 
     .venv/bin/python tests/pipeline/make_caption_fonts.py /path/to/unpacked
 """
@@ -39,12 +39,28 @@ def _encodable(codec: str, lo: int = 0x2E80) -> list[int]:
     return out
 
 
+def _level_one(codec: str, first: bytes, last: bytes) -> set[int]:
+    """The characters of a double-byte charset's first (most common) level, from ``first`` to ``last``."""
+    out = set()
+    lo, hi = int.from_bytes(first, "big"), int.from_bytes(last, "big")
+    for code in range(lo, hi + 1):
+        try:
+            out.add(ord(code.to_bytes(2, "big").decode(codec)))
+        except (UnicodeDecodeError, TypeError):
+            continue
+    return out
+
+
 def cjk() -> list[int]:
-    common = set(_encodable("gb2312")) | set(_encodable("euc_jp")) | set(_encodable("euc_kr"))
+    hanzi = _level_one("gb2312", b"\xb0\xa1", b"\xd7\xf9")  # GB 2312 level 1: the 3,755 most used
+    kanji = _level_one("shift_jis", b"\x88\x9f", b"\x98\x72")  # JIS X 0208 level 1: 2,965 kanji
+    hangul = _level_one("euc_kr", b"\xb0\xa1", b"\xc8\xfe")  # KS X 1001: 2,350 hangul syllables
+    kana = set(range(0x3040, 0x3100))
+    common = hanzi | kanji | hangul | kana
     return sorted(common | set(range(0x3000, 0x3100)) | set(range(0xFF00, 0xFFF0)) | set(range(0x20, 0x7F)))
 
 
-def build(src: Path, out: Path, unicodes: list[int], *, bold: bool = True) -> None:
+def build(src: Path, out: Path, unicodes: list[int], *, bold: bool = True, family: str = "") -> None:
     font = TTFont(str(src))
     if bold and "fvar" in font:
         axes = {a.axisTag: a for a in font["fvar"].axes}
@@ -58,16 +74,38 @@ def build(src: Path, out: Path, unicodes: list[int], *, bold: bool = True) -> No
     sub = subset.Subsetter(options)
     sub.populate(unicodes=unicodes)
     sub.subset(font)
+    if family:
+        _name_bold(font, family)
     font.save(str(out))
+
+
+def _name_bold(font: TTFont, family: str) -> None:
+    """Name a pinned instance as the Bold of ``family`` (the instancer keeps the variable font's names)."""
+    names = font["name"]
+    for record in list(names.names):
+        if record.nameID in (16, 17) or record.nameID >= 256:
+            names.removeNames(nameID=record.nameID)
+    postscript = family.replace(" ", "") + "-Bold"
+    for name_id, value in ((1, family), (2, "Bold"), (3, postscript), (4, f"{family} Bold"), (6, postscript)):
+        names.setName(value, name_id, 3, 1, 0x409)
+        names.setName(value, name_id, 1, 0, 0)
+    font["OS/2"].usWeightClass = 700
+    font["OS/2"].fsSelection = (font["OS/2"].fsSelection & ~0b1000001) | 0b100000  # BOLD, not REGULAR/ITALIC
+    font["head"].macStyle = (font["head"].macStyle & ~0b10) | 0b1
 
 
 def main(root: Path) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    build(root / "fontpkg_noto_sans" / "files" / "NotoSans[wdth,wght].ttf", OUT / "NotoSans-Bold.ttf", LATIN_GREEK_CYRILLIC)
-    build(root / "fontpkg_noto_sans_arabic" / "files" / "NotoSansArabic[wdth,wght].ttf", OUT / "NotoSansArabic-Bold.ttf", ARABIC)
-    build(root / "pylopdf_fonts_he" / "NotoSansHebrew-Variable.ttf", OUT / "NotoSansHebrew-Bold.ttf", HEBREW)
-    build(root / "cvttf_NotoSansCJK_Bold" / "NotoSansCJKtc-Bold.otf", OUT / "NotoSansCJK-Bold.otf", cjk(), bold=False)
-    (OUT / "OFL.txt").write_text((root / "fontpkg_noto_sans" / "LICENSE").read_text())
+    build(root / "fontpkg_noto_sans" / "files" / "NotoSans[wdth,wght].ttf", OUT / "NotoSans-Bold.ttf", LATIN_GREEK_CYRILLIC,
+          family="Noto Sans")
+    build(root / "fontpkg_noto_sans_arabic" / "files" / "NotoSansArabic[wdth,wght].ttf", OUT / "NotoSansArabic-Bold.ttf", ARABIC,
+          family="Noto Sans Arabic")
+    build(root / "pylopdf_fonts_he" / "NotoSansHebrew-Variable.ttf", OUT / "NotoSansHebrew-Bold.ttf", HEBREW,
+          family="Noto Sans Hebrew")
+    build(root / "cvttf_NotoSansCJK_Bold" / "NotoSansCJKtc-Bold.otf", OUT / "NotoSansCJK-Bold.otf", cjk(), bold=False,
+          family="Noto Sans CJK TC")
+    (OUT / "licenses").mkdir(exist_ok=True)  # a subfolder: libass loads every file in fontsdir itself
+    (OUT / "licenses" / "OFL.txt").write_text((root / "fontpkg_noto_sans" / "LICENSE").read_text())
 
 
 if __name__ == "__main__":

@@ -229,3 +229,27 @@ def test_crop_path_round_trips_and_interpolates() -> None:
     path = CropPath(keyframes=((0.0, 0.2), (2.0, 0.6), (3.0, 0.6)), aspect=0.5625, face_ratio=0.9, best_time=1.5)
     assert CropPath.from_dict(path.to_dict()) == path
     assert [path.centre_at(t) for t in (-1.0, 0.0, 1.0, 2.0, 2.5, 9.0)] == pytest.approx([0.2, 0.2, 0.4, 0.6, 0.6, 0.6])
+
+
+def test_sampling_stops_once_a_face_can_no_longer_be_seen_often_enough(tmp_path: Path) -> None:
+    # given: 8 s without a face, sampled at 4 per second (at most 33 samples)
+    source = tmp_path / "testsrc.mp4"
+    subprocess.run(
+        [ffmpeg_binary(), "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=10:d=8",
+         "-c:v", "libx264", str(source)],
+        check=True,
+    )  # fmt: skip
+    # when
+    full = sample_faces(source, 0.0, 8.0)
+    early = sample_faces(source, 0.0, 8.0, min_face_ratio=0.5)
+    # then: 17 misses out of at most 34 settle it; the rest of the span is not decoded
+    assert (len(full.samples), full.complete) == (32, True)
+    assert (len(early.samples), early.complete) == (18, False)
+    assert crop_path_from_samples(early) is None
+    assert crop_path_from_samples(full) is None
+
+
+def test_early_stop_never_drops_a_span_that_keeps_its_face(moving_face: Path) -> None:
+    span = sample_faces(moving_face, 0.0, 4.0, min_face_ratio=0.5)
+    assert span.complete
+    assert len(span.samples) == 16

@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from clipflow_worker.pipeline.clipper import ClipOptions, analyze_video
-from clipflow_worker.pipeline.language import DecodedSegment, shipped_multilingual_model, untranscribable_spans
-from clipflow_worker.pipeline.select import SelectionConfig, no_clip_reason, select_clips, tokens
+from clipflow_worker.pipeline.language import (
+    DecodedSegment,
+    shipped_multilingual_model,
+    untranscribable_spans,
+)
+from clipflow_worker.pipeline.select import (
+    SelectionConfig,
+    no_clip_reason,
+    select_clips,
+    tokens,
+)
 from clipflow_worker.pipeline.types import Segment, Transcript, Word
 
 MEDIA = Path(__file__).resolve().parents[1] / "fixtures" / "media" / "language"

@@ -309,3 +309,13 @@ def test_a_render_past_its_timeout_is_stopped_and_leaves_nothing(tmp_path: Path)
     with pytest.raises(FFmpegError, match="longer than 0 seconds"):
         render_clip_variants(source, 0.0, 6.0, out, timeout=0.3)
     assert list(out.iterdir()) == []
+
+
+def test_the_outputs_share_the_cores_instead_of_each_taking_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clipflow_worker.pipeline import render
+
+    monkeypatch.setattr(render, "_cpu_count", lambda: 2)
+    assert render.EncodeSettings().x264_threads(3) == 1
+    monkeypatch.setattr(render, "_cpu_count", lambda: 16)
+    assert render.EncodeSettings().x264_threads(3) == 5
+    assert render.EncodeSettings(threads=4).x264_threads(3) == 4

@@ -21,7 +21,8 @@ from clipflow_api.models import Project, SocialFormat, TeamMember, Template, Tim
 from clipflow_api.models.enums import ProjectStatus, TimelineElementType
 from clipflow_api.projects import service
 from clipflow_api.projects.service import CanvasChanges, ProjectChanges, TimelineElementChanges
-from tests.auth.helpers import principal, use_tenant
+from tests.auth.helpers import principal
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 NO_CANVAS = "No such canvas in this project."

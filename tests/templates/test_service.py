@@ -18,7 +18,8 @@ from clipflow_api.models import Template, TeamMember, Workspace
 from clipflow_api.models.enums import TemplateType
 from clipflow_api.templates import service
 from clipflow_api.templates.service import TemplateChanges
-from tests.auth.helpers import principal, use_tenant
+from tests.auth.helpers import principal
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 READ_ONLY = "System and shared templates cannot be changed; duplicate it instead."

@@ -15,7 +15,8 @@ from clipflow_api.errors import NotFound, PermissionDenied, ValidationError
 from clipflow_api.webhooks import service
 from clipflow_api.webhooks.service import WebhookChanges, WebhookInput
 from clipflow_api.workspaces import service as workspaces
-from tests.auth.helpers import principal, use_tenant
+from tests.auth.helpers import principal
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 HOOK_COLUMNS = "SELECT url, events, is_active, failure_count, secret FROM webhooks WHERE workspace_id = :w ORDER BY created_at"

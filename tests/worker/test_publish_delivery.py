@@ -77,17 +77,18 @@ async def test_claim_leaves_a_post_that_is_not_due_or_no_longer_scheduled(app_db
 
 async def test_claim_leaves_a_live_worker_s_post_and_reconciles_a_dead_one_s(app_db) -> None:
     ws, _, post = await _post(app_db, status="publishing", publish_started_at=NOW - timedelta(minutes=2))
-    # fresh heartbeat (updated_at is the transaction's now)
-    assert await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=NOW) is None
+    beat = (await _reload(app_db, post)).updated_at  # its last heartbeat
+    # a heartbeat within stale_s: a live worker holds it
+    assert await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=beat + timedelta(seconds=59)) is None
     # no heartbeat for longer than stale_s: the creating call may have happened -> reconcile
-    work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=NOW + timedelta(minutes=5))
+    work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=beat + timedelta(minutes=5))
     assert work is not None and work.action == "reconcile"
     assert (await _reload(app_db, post)).status == "unconfirmed"
 
 
 async def test_claim_of_a_dead_worker_s_post_before_the_creating_call_publishes_it(app_db) -> None:
     ws, _, post = await _post(app_db, status="publishing")
-    work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=NOW + timedelta(minutes=5))
+    work = await delivery.claim(app_db, ws.id, post.id, stale_s=60, now=(await _reload(app_db, post)).updated_at + timedelta(minutes=5))
     assert work is not None and work.action == "publish"
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clipflow_api.errors import Conflict, PermissionDenied, ValidationError
 from clipflow_api.models import Invitation
 from clipflow_api.workspaces import service
-from tests.auth.helpers import about, email, principal, sha256, use_tenant
+from tests.auth.helpers import about, principal, sha256
+from tests.fixtures.builders import email, use_tenant
 from tests.fixtures import builders
 
 

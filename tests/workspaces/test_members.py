@@ -12,7 +12,8 @@ from clipflow_api.errors import Conflict, NotFound, PermissionDenied, Validation
 from clipflow_api.models import TeamMember
 from clipflow_api.permissions import ROLE_PERMISSIONS, effective_permissions
 from clipflow_api.workspaces import service
-from tests.auth.helpers import principal, use_tenant
+from tests.auth.helpers import principal
+from tests.fixtures.builders import use_tenant
 from tests.fixtures import builders
 
 
