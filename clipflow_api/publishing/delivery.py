@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import audit, clock
@@ -252,28 +251,17 @@ async def mark_creating(session: AsyncSession, work: Work, *, now: datetime | No
 
 async def save_ref(session: AsyncSession, work: Work, ref: str | None) -> None:
     """Keep the platform's handle of this upload, so a successor resumes or checks it (None: forget it)."""
-    await session.execute(
-        update(Post).where(Post.id == work.post_id, Post.workspace_id == work.workspace_id,
-                           Post.status == S.PUBLISHING.value).values(publish_ref=ref)
-    )
+    await repository.set_publish_ref(session, work.workspace_id, work.post_id, ref)
 
 
 async def post_state(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID) -> tuple[str, str | None] | None:
     """The post's (status, publish_error), or None when it is gone."""
-    row = (await session.execute(
-        select(Post.status, Post.publish_error).where(Post.id == post_id, Post.workspace_id == workspace_id)
-    )).first()
-    return (row.status, row.publish_error) if row is not None else None
+    return await repository.post_state(session, workspace_id, post_id)
 
 
 async def heartbeat(session: AsyncSession, work: Work, upload_progress: int) -> bool:
     """Show the post is being worked on (and how far the upload is); False when it is no longer ours."""
-    result = await session.execute(
-        update(Post).where(Post.id == work.post_id, Post.workspace_id == work.workspace_id,
-                           Post.status == S.PUBLISHING.value)
-        .values(upload_progress=max(0, min(100, upload_progress)), updated_at=func.now())
-    )
-    return bool(getattr(result, "rowcount", 0))
+    return await repository.touch_publishing(session, work.workspace_id, work.post_id, max(0, min(100, upload_progress)))
 
 
 # --- outcomes ---------------------------------------------------------------------------------------
@@ -294,11 +282,7 @@ async def record_published(session: AsyncSession, work: Work, platform_post_id: 
     post.upload_progress = 100
     post.next_attempt_at = None
     if post.clip_id is not None:
-        await session.execute(
-            update(Clip).where(Clip.id == post.clip_id, Clip.workspace_id == post.workspace_id)
-            # the count is not an edit of the clip: updated_at stays (it tells re-renders apart)
-            .values(times_published=Clip.times_published + 1, updated_at=Clip.updated_at)
-        )
+        await repository.count_clip_published(session, post.workspace_id, post.clip_id)
     details: dict[str, Any] = {"platform": work.platform.value, "platform_post_id": platform_post_id, "how": how,
                                "attempts": post.publish_attempts + 1}
     if warnings:
@@ -438,7 +422,7 @@ async def reconcile(session: AsyncSession, work: Work, recent: Sequence[RecentLi
     since = started - timedelta(seconds=MATCH_SLACK_S)
     until = now + timedelta(seconds=MATCH_SLACK_S)
     if recent is not None:
-        taken = await _platform_ids_of_other_posts(session, post)
+        taken = await repository.platform_ids_of_other_posts(session, post)
         found = [m for m in recent if m.id not in taken and matches(work, m, since=since, until=until)]
         if found:
             best = min(found, key=lambda m: abs((m.created_at - started).total_seconds()))
@@ -493,38 +477,12 @@ async def _locked(session: AsyncSession, work: Work) -> Post | None:
     return await repository.get_post(session, work.workspace_id, work.post_id, lock=True)
 
 
-# SQL the queue needs beyond the posts repository's (kept here to leave repository.py to its owner).
-async def _platform_ids_of_other_posts(session: AsyncSession, post: Post) -> set[str]:
-    """Platform ids already taken by the account's other posts (two posts never claim one media)."""
-    rows = await session.execute(
-        select(Post.platform_post_id).where(
-            Post.workspace_id == post.workspace_id, Post.social_account_id == post.social_account_id,
-            Post.id != post.id, Post.platform_post_id.is_not(None))
-    )
-    return {r for r in rows.scalars() if r}
-
-
-@dataclass(frozen=True)
-class DuePost:
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    status: str
-    due_at: datetime | None
-
-
-async def due_posts(session: AsyncSession, *, horizon_s: int, stale_s: int, limit: int) -> list[DuePost]:
-    """Every workspace's posts due within ``horizon_s`` and those ``publishing`` with no heartbeat for ``stale_s``.
-
-    Crosses tenants through the ``clipflow_due_posts`` SECURITY DEFINER function (the worker
-    role only), which returns ids and times; each post is then handled under its workspace."""
-    rows = await session.execute(text("SELECT * FROM clipflow_due_posts(:horizon, :stale, :lim)"),
-                                 {"horizon": horizon_s, "stale": stale_s, "lim": limit})
-    return [DuePost(r.id, r.workspace_id, r.status, r.due_at) for r in rows]
+async def due_posts(session: AsyncSession, *, horizon_s: int, stale_s: int, limit: int) -> list[repository.DuePost]:
+    """Every workspace's posts due within ``horizon_s``, those ``publishing`` with no heartbeat for
+    ``stale_s``, and unconfirmed ones due for reconciliation (``repository.due_posts``)."""
+    return await repository.due_posts(session, horizon_s=horizon_s, stale_s=stale_s, limit=limit)
 
 
 async def attempts_of(session: AsyncSession, workspace_id: uuid.UUID, post_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """The publish attempt count of each of the workspace's posts (the sweeper derives job ids from it)."""
-    rows = await session.execute(
-        select(Post.id, Post.publish_attempts).where(Post.workspace_id == workspace_id, Post.id.in_(list(post_ids)))
-    )
-    return {r.id: r.publish_attempts for r in rows}
+    return await repository.attempts_of(session, workspace_id, post_ids)

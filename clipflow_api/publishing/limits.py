@@ -21,12 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import clock
-from ..models import Post
-from ..models.enums import Platform, PostStatus
+from ..models.enums import Platform
+from . import repository
 
 
 @dataclass(frozen=True)
@@ -223,7 +222,7 @@ async def publish_quota(session: AsyncSession, workspace_id: uuid.UUID, account_
     now = now or clock.now()
     p = Platform(platform)
     name = platform_name(p)
-    times = await _recent_publish_times(session, workspace_id, account_id, post_id, since=now - DAY)
+    times = await repository.recent_publish_times(session, workspace_id, account_id, post_id, since=now - DAY)
     cap = (DAILY_CAPS if caps is None else caps).get(p)
     if reported is not None and reported.left <= 0:
         wait = _until_a_place_frees(times, now) if times else 3600.0
@@ -238,22 +237,6 @@ async def publish_quota(session: AsyncSession, workspace_id: uuid.UUID, account_
 
 def _until_a_place_frees(times: list[datetime], now: datetime) -> float:
     return max((min(times) + DAY - now).total_seconds(), 1.0)
-
-
-async def _recent_publish_times(session: AsyncSession, workspace_id: uuid.UUID, account_id: uuid.UUID,
-                                post_id: uuid.UUID, *, since: datetime) -> list[datetime]:
-    """When the account's other posts went out (or started to) since ``since``, earliest first."""
-    # SQL beyond the posts repository's, kept here to leave repository.py to its owner.
-    went_out = func.coalesce(Post.published_at, Post.publish_started_at, Post.updated_at)
-    rows = await session.execute(
-        select(went_out).where(
-            Post.workspace_id == workspace_id, Post.social_account_id == account_id, Post.id != post_id,
-            Post.deleted_at.is_(None),
-            Post.status.in_([PostStatus.PUBLISHED.value, PostStatus.PUBLISHING.value, PostStatus.UNCONFIRMED.value]),
-            went_out >= since,
-        ).order_by(went_out)
-    )
-    return list(rows.scalars())
 
 
 def _duration(seconds: float) -> str:

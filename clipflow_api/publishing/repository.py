@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Clip, Post, SocialAccount
@@ -131,3 +131,92 @@ async def posts_between(session: AsyncSession, window: CalendarWindow, *, limit:
     stmt = select(Post).where(*window.where()).order_by(Post.scheduled_at, Post.id).limit(limit)
     return list((await session.execute(stmt)).scalars())
 
+
+
+# -- the publish queue (publishing.delivery, publishing.limits) ------------------------------
+
+
+async def set_publish_ref(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID, ref: str | None) -> None:
+    """Keep (or forget) the platform's handle of a publishing post's upload."""
+    await session.execute(
+        update(Post).where(Post.id == post_id, Post.workspace_id == workspace_id,
+                           Post.status == PostStatus.PUBLISHING.value).values(publish_ref=ref)
+    )
+
+
+async def post_state(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID) -> tuple[str, str | None] | None:
+    """The post's (status, publish_error), or None when it is gone."""
+    row = (await session.execute(
+        select(Post.status, Post.publish_error).where(Post.id == post_id, Post.workspace_id == workspace_id)
+    )).first()
+    return (row.status, row.publish_error) if row is not None else None
+
+
+async def touch_publishing(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID, upload_progress: int) -> bool:
+    """A publishing post's heartbeat (updated_at) and upload progress; False when it is no longer publishing."""
+    result = await session.execute(
+        update(Post).where(Post.id == post_id, Post.workspace_id == workspace_id,
+                           Post.status == PostStatus.PUBLISHING.value)
+        .values(upload_progress=upload_progress, updated_at=func.now())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def count_clip_published(session: AsyncSession, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> None:
+    """One more post of the clip went out."""
+    await session.execute(
+        update(Clip).where(Clip.id == clip_id, Clip.workspace_id == workspace_id)
+        # the count is not an edit of the clip: updated_at stays (it tells re-renders apart)
+        .values(times_published=Clip.times_published + 1, updated_at=Clip.updated_at)
+    )
+
+
+async def platform_ids_of_other_posts(session: AsyncSession, post: Post) -> set[str]:
+    """Platform ids already taken by the account's other posts (two posts never claim one media)."""
+    rows = await session.execute(
+        select(Post.platform_post_id).where(
+            Post.workspace_id == post.workspace_id, Post.social_account_id == post.social_account_id,
+            Post.id != post.id, Post.platform_post_id.is_not(None))
+    )
+    return {r for r in rows.scalars() if r}
+
+
+@dataclass(frozen=True)
+class DuePost:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    status: str
+    due_at: datetime | None
+
+
+async def due_posts(session: AsyncSession, *, horizon_s: int, stale_s: int, limit: int) -> list[DuePost]:
+    """Every workspace's posts due within ``horizon_s`` and those ``publishing`` with no heartbeat for ``stale_s``.
+
+    Crosses tenants through the ``clipflow_due_posts`` SECURITY DEFINER function (the worker
+    role only), which returns ids and times; each post is then handled under its workspace."""
+    rows = await session.execute(text("SELECT * FROM clipflow_due_posts(:horizon, :stale, :lim)"),
+                                 {"horizon": horizon_s, "stale": stale_s, "lim": limit})
+    return [DuePost(r.id, r.workspace_id, r.status, r.due_at) for r in rows]
+
+
+async def attempts_of(session: AsyncSession, workspace_id: uuid.UUID, post_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The publish attempt count of each of the workspace's posts (the sweeper derives job ids from it)."""
+    rows = await session.execute(
+        select(Post.id, Post.publish_attempts).where(Post.workspace_id == workspace_id, Post.id.in_(list(post_ids)))
+    )
+    return {r.id: r.publish_attempts for r in rows}
+
+
+async def recent_publish_times(session: AsyncSession, workspace_id: uuid.UUID, account_id: uuid.UUID,
+                                post_id: uuid.UUID, *, since: datetime) -> list[datetime]:
+    """When the account's other posts went out (or started to) since ``since``, earliest first."""
+    went_out = func.coalesce(Post.published_at, Post.publish_started_at, Post.updated_at)
+    rows = await session.execute(
+        select(went_out).where(
+            Post.workspace_id == workspace_id, Post.social_account_id == account_id, Post.id != post_id,
+            Post.deleted_at.is_(None),
+            Post.status.in_([PostStatus.PUBLISHED.value, PostStatus.PUBLISHING.value, PostStatus.UNCONFIRMED.value]),
+            went_out >= since,
+        ).order_by(went_out)
+    )
+    return list(rows.scalars())
