@@ -16,7 +16,8 @@ from clipflow_api.errors import AuthError, Conflict, NotFound, ValidationError
 
 from tests.fixtures import builders
 
-from .helpers import STRONG_PASSWORD, about, email, sha256
+from .helpers import STRONG_PASSWORD, about, sha256
+from tests.fixtures.builders import email
 
 pytestmark = pytest.mark.asyncio
 

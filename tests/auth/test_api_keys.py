@@ -26,7 +26,8 @@ from clipflow_api.workspaces import service as workspaces
 
 from tests.fixtures import builders
 
-from .helpers import STRONG_PASSWORD, email, principal, sha256, use_tenant
+from .helpers import STRONG_PASSWORD, principal, sha256
+from tests.fixtures.builders import email, use_tenant
 
 KEY_SHAPE = re.compile(r"^cf_live_[0-9A-Za-z]{46}$")
 

@@ -21,7 +21,8 @@ from clipflow_api.config import Settings
 from clipflow_api.crypto import get_cipher
 from clipflow_api.permissions import ROLE_PERMISSIONS
 
-from .helpers import STRONG_PASSWORD, about, email, sha256
+from .helpers import STRONG_PASSWORD, about, sha256
+from tests.fixtures.builders import email
 from .oauth_server import Client, ProviderServer, ProviderState
 
 APP_BASE = "http://testserver"

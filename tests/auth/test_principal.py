@@ -19,7 +19,8 @@ from clipflow_api.workspaces import service as workspaces
 
 from tests.fixtures import builders
 
-from .helpers import STRONG_PASSWORD, about, email, sha256
+from .helpers import STRONG_PASSWORD, about, sha256
+from tests.fixtures.builders import email
 
 
 async def _signed_up(factory, domain: str, tag: str = "p"):
