@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -101,12 +102,22 @@ def _ours_child(argv: list[str]) -> None:
     app(["process", *argv], prog_name="clipflow", standalone_mode=False)
 
 
+def children_cpu() -> float:
+    """CPU seconds of finished child processes and theirs (ffmpeg included): steadier than wall on a busy machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU: dict[str, list[float]] = {"ours": [], "bare": []}
+
+
 def run_ours(source: Path, out: Path, clips: int, profile: Path) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run(
         [sys.executable, __file__, "--child-ours", str(source), "--out", str(out), "-n", str(clips)],
         check=True, stdout=subprocess.DEVNULL, env={**os.environ, PROFILE_ENV: str(profile)},
     )  # fmt: skip
+    CPU["ours"].append(children_cpu() - cpu)
     return time.perf_counter() - started
 
 
@@ -189,8 +200,9 @@ def bare_plan(source: Path, manifest: dict[str, Any], work: Path) -> dict[str, A
 
 
 def run_bare(plan: Path) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, __file__, "--child-bare", str(plan)], check=True, stdout=subprocess.DEVNULL)
+    CPU["bare"].append(children_cpu() - cpu)
     return time.perf_counter() - started
 
 
@@ -280,6 +292,8 @@ def main() -> int:
     ratios = [o / b for o, b in zip(ours_s, bare_s)]
     print(f"runs: ours {', '.join(f'{s:.1f}' for s in ours_s)} s; bare {', '.join(f'{s:.1f}' for s in bare_s)} s")
     print(f"per-round ratios: {', '.join(f'{r:.2f}' for r in ratios)} (spread {min(ratios):.2f}-{max(ratios):.2f}); goal <= 1.20")
+    print(f"CPU seconds (user + sys, every process): ours {', '.join(f'{s:.1f}' for s in CPU['ours'])}; "
+          f"bare {', '.join(f'{s:.1f}' for s in CPU['bare'])} -> ratio {min(CPU['ours']) / min(CPU['bare']):.2f}")
     best_ours, best_bare = min(ours_s), min(bare_s)
     print(f"end-to-end ratio: {best_ours / best_bare:.2f} (ours {best_ours:.0f} s, bare {best_bare:.0f} s)")
     return 0
