@@ -90,7 +90,7 @@ def read_facts(path: str | Path) -> VariantFacts:
             raise UnreadableMedia("The file has no picture; it is not a video.")
         duration = container_duration(container, video, audio)
         width, height = int(video.codec_context.width or 0), int(video.codec_context.height or 0)
-        if _rotation(container, video) in (90, 270):
+        if rotation(container, video) in (90, 270):
             width, height = height, width
         audio_rate = int(audio.codec_context.sample_rate or 0) if audio is not None else 0
         audio_channels = int(audio.codec_context.channels or 0) if audio is not None else 0
@@ -119,7 +119,7 @@ def read_facts(path: str | Path) -> VariantFacts:
     return facts
 
 
-def _rotation(container: Any, stream: Any) -> int:
+def rotation(container: Any, stream: Any) -> int:
     """Degrees of the display matrix (the tag older muxers wrote, else the first decoded frame's)."""
     tag = stream.metadata.get("rotate")
     if tag and tag.lstrip("-").isdigit():

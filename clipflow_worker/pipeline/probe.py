@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 
 # The pure part is shared with the API (publishing checks): one list of playlist-like formats.
-from clipflow_api.media.probe import REFERENCING_FORMATS
+from clipflow_api.media.probe import REFERENCING_FORMATS, UnreadableMedia, rotation
 from clipflow_api.media.probe import container_duration as _duration
 from clipflow_api.media.probe import is_cover_art as _is_cover_art
 
@@ -69,21 +69,11 @@ def probe_media(path: str | Path, limits: ProbeLimits = ProbeLimits()) -> MediaI
 
 
 def _rotation(container: av.container.InputContainer, stream) -> int:
-    """Degrees (0/90/180/270) of the display matrix, read from the first decoded frame.
-
-    PyAV exposes the display matrix per frame, not per stream; decoding one frame is
-    cheap next to everything else we do with a video, and it also proves it decodes.
-    """
-    tag = stream.metadata.get("rotate")  # older muxers wrote a tag instead of side data
-    if tag and tag.lstrip("-").isdigit():
-        return int(tag) % 360
+    """Degrees (0/90/180/270) of the display matrix (``clipflow_api.media.probe.rotation``), as a MediaError."""
     try:
-        frame = next(container.decode(stream), None)
-    except av.FFmpegError as exc:
-        raise MediaError("The video's pictures could not be decoded; the file may be corrupt.") from exc
-    if frame is None:
-        raise MediaError("The video has no pictures; the file may be corrupt.")
-    return int(round(getattr(frame, "rotation", 0) or 0)) % 360
+        return rotation(container, stream)
+    except UnreadableMedia as exc:
+        raise MediaError(str(exc)) from exc
 
 
 def _check(info: MediaInfo, limits: ProbeLimits) -> None:
