@@ -148,28 +148,38 @@ class _Executed:
         return self.result
 
 
-async def _stream(
-    info: Any, channel: str, current: Callable[[], Awaitable[ProgressEvent]],
-) -> AsyncGenerator[ProgressEvent, None]:
+E = TypeVar("E")
+
+
+async def progress_stream(
+    info: Any, channel: str, current: Callable[[], Awaitable[E]], decode: Callable[[bytes], E | None],
+    final: Callable[[E], bool],
+) -> AsyncGenerator[E, None]:
+    """The current state, then every event on ``channel`` until a ``final`` one: what every
+    progress subscription (jobs, videos, posts) streams."""
     # The process's one shared pub/sub connection (clipflow_api.pubsub), not one per subscription.
     async with info.context.pubsub.listen(channel) as events:
         initial = await current()  # after subscribing: nothing published meanwhile is missed
         yield initial
-        if initial.status in TERMINAL:
+        if final(initial):
             return
         while True:
-            shared = _decode(await events.get())
-            if shared is None:
+            event = decode(await events.get())
+            if event is None:
                 continue
-            yield shared
-            if shared.status in TERMINAL:
+            yield event
+            if final(event):
                 return
+
+
+def _stream(info: Any, channel: str, current: Callable[[], Awaitable[ProgressEvent]]) -> AsyncGenerator[ProgressEvent, None]:
+    return progress_stream(info, channel, current, _decode, lambda e: e.status in TERMINAL)
 
 
 T = TypeVar("T")
 
 
-async def _read(info: Info, load: Callable[[Any, Any], Awaitable[T]], row_id: Any) -> T:
+async def read_visible(info: Info, load: Callable[[Any, Any], Awaitable[T]], row_id: Any) -> T:
     """``load(session, row_id)`` under the caller's workspace (RLS); its NOT_FOUND as a GraphQL error."""
     try:
         async with info.context.session() as session:
@@ -186,10 +196,10 @@ class Subscription:
     ) -> AsyncGenerator[ProgressEvent, None]:
         # checked before the stream starts: a refusal is the operation's `error` message (see the module docstring)
         _, jid = parse_global_id(job_id, expected=Job)
-        await _read(info, jobs.get_job, jid)
+        await read_visible(info, jobs.get_job, jid)
 
         async def current() -> ProgressEvent:
-            row = await _read(info, jobs.get_job, jid)
+            row = await read_visible(info, jobs.get_job, jid)
             return ProgressEvent(
                 job_id=_gid(Job, row.id), video_id=_gid(Video, row.video_id) if row.video_id else None,
                 status=row.status, step=None, progress=row.progress, message=row.progress_message, error=row.error,
@@ -203,10 +213,10 @@ class Subscription:
         self, info: Info, video_id: Annotated[strawberry.ID, strawberry.argument(description="The video's id.")]
     ) -> AsyncGenerator[ProgressEvent, None]:
         _, vid = parse_global_id(video_id, expected=Video)
-        await _read(info, jobs.video_progress, vid)
+        await read_visible(info, jobs.video_progress, vid)
 
         async def current() -> ProgressEvent:
-            state = await _read(info, jobs.video_progress, vid)
+            state = await read_visible(info, jobs.video_progress, vid)
             running = state.status not in TERMINAL
             return ProgressEvent(
                 job_id=_gid(Job, state.last_job_id) if state.last_job_id else strawberry.ID(""), video_id=_gid(Video, state.video_id),

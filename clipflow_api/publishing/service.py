@@ -157,6 +157,16 @@ async def _record(session: AsyncSession, principal: Principal, action: str, post
     await audit.record(session, principal, action, resource_type="post", resource_id=post.id, details=details)
 
 
+async def visible_post(session: AsyncSession, post_id: uuid.UUID, *, principal: Principal) -> Post:
+    """The post as the caller may see it (their workspace; RLS too); NOT_FOUND otherwise."""
+    if principal.workspace_id is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such post.", "id")
+    post = await repository.get_post(session, principal.workspace_id, post_id, lock=False)
+    if post is None:
+        raise NotFound(ErrorCode.NOT_FOUND, "No such post.", "id")
+    return post
+
+
 async def _load_post(session: AsyncSession, workspace_id: uuid.UUID, post_id: uuid.UUID) -> Post:
     post = await repository.get_post(session, workspace_id, post_id)
     if post is None:

@@ -8,22 +8,23 @@ until the post is published, failed or cancelled (``publishing.progress``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, Self
 
 import strawberry
-from graphql import GraphQLError
 
 from ...models import Post as PostRow
 from ...models.enums import PostStatus as PostStatusValue
-from ...publishing import repository
+from ...publishing import service as posts
 from ...publishing.progress import FINAL_STATUSES, post_channel
 from ..base import desc
 from ..context import Info
 from ..enums import PostStatus
 from ..permissions import Require
 from ..relay import global_id, parse_global_id
+from ..subscriptions import progress_stream, read_visible
 from ..social.types import Post
 
 
@@ -66,29 +67,8 @@ def _decode(data: bytes) -> PostProgressEvent | None:
     return PostProgressEvent.from_event(event)
 
 
-async def _current(info: Info, post_id: Any) -> PostRow:
-    """The post under the caller's workspace (RLS); missing or another workspace's: NOT_FOUND."""
-    workspace_id = info.context.principal.workspace_id
-    async with info.context.session() as session:
-        row = await repository.get_post(session, workspace_id, post_id, lock=False) if workspace_id else None
-    if row is None:
-        raise GraphQLError("No such post.", extensions={"code": "NOT_FOUND"})
-    return row
-
-
-async def _stream(info: Info, post_id: Any) -> AsyncGenerator[PostProgressEvent, None]:
-    async with info.context.pubsub.listen(post_channel(post_id)) as events:
-        initial = PostProgressEvent.from_row(await _current(info, post_id))  # after subscribing: nothing is missed
-        yield initial
-        if initial.status in FINAL_STATUSES:
-            return
-        while True:
-            event = _decode(await events.get())
-            if event is None:
-                continue
-            yield event
-            if event.status in FINAL_STATUSES:
-                return
+def _final(event: PostProgressEvent) -> bool:
+    return event.status in FINAL_STATUSES
 
 
 @strawberry.type
@@ -102,5 +82,10 @@ class PostSubscriptions:
     ) -> AsyncGenerator[PostProgressEvent, None]:
         # checked before the stream starts: a refusal is the operation's `error` message (graphql.subscriptions)
         _, pid = parse_global_id(post_id, expected=Post)
-        await _current(info, pid)
-        return _stream(info, pid)
+        load = functools.partial(posts.visible_post, principal=info.context.principal)
+        await read_visible(info, load, pid)
+
+        async def current() -> PostProgressEvent:
+            return PostProgressEvent.from_row(await read_visible(info, load, pid))
+
+        return progress_stream(info, post_channel(pid), current, _decode, _final)
