@@ -250,8 +250,14 @@ def _selected_node_fields(info: Any) -> set[str]:
     """The field names selected on a connection's nodes (``nodes`` and ``edges { node }``),
     through fragments too."""
     raw = info._raw_info
+    # a level's parents share one field-node list: walk it once per request, not once per parent
+    seen: dict[int, set[str]] = info.context.__dict__.setdefault("_selected_node_fields", {})
+    key = id(raw.field_nodes)
+    if key in seen:
+        return seen[key]
     fragments = raw.fragments
     out: set[str] = set()
+    seen[key] = out
 
     def walk(selection_set: Any, into: str | None) -> None:
         if selection_set is None:
